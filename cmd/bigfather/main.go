@@ -1,0 +1,149 @@
+// Command bigfather is Big Father's single binary: it stages Kafka topics into Iceberg tables exactly once and
+// serves them. Run `bigfather help` for the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/bigfather/bigfather/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError is a bad command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `bigfather stages Kafka topics into Apache Iceberg tables exactly once.
+
+Usage:
+  bigfather up [--config FILE] [--data DIR] [--http ADDR] [--demo]   everything in one process (embedded broker when no brokers are configured)
+  bigfather broker [--listen 127.0.0.1:9092] [--data DIR] [--partitions N]   embedded DEVELOPMENT broker only
+  bigfather stage --config FILE [--pipeline NAME] [--http ADDR]      staging workers; run several to share the work
+  bigfather sql [--config FILE | --data DIR] [--format table|csv|json] "SQL"
+  bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]
+  bigfather version
+
+Exit codes: 0 success, 1 runtime failure, 2 bad usage or config.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := dispatch(ctx, args, stdout, stderr, log)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue) || config.IsConfigError(err):
+		fmt.Fprintln(stderr, "bigfather:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "bigfather:", err)
+		return 1
+	}
+}
+
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("BIGFATHER_LOG_LEVEL"))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("missing subcommand")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "up":
+		return cmdUp(ctx, rest, stderr, log)
+	case "broker":
+		return cmdBroker(ctx, rest, stderr, log)
+	case "stage":
+		return cmdStage(ctx, rest, stderr, log)
+	case "sql":
+		return cmdSQL(ctx, rest, stdout, stderr)
+	case "demo":
+		if len(rest) == 0 || rest[0] != "produce" {
+			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")
+		}
+		return cmdDemoProduce(ctx, rest[1:], stdout, stderr, log)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "bigfather", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usagef("unknown subcommand %q", cmd)
+}
+
+// newFlags makes a flag set whose parse errors are usage errors (exit 2).
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("bigfather "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+// loadConfig reads --config, or the embedded defaults under --data when no file is given.
+func loadConfig(path, dataDir string, embedded bool) (*config.Config, error) {
+	if path == "" {
+		return config.Default(dataDir), nil
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		if config.IsConfigError(err) {
+			return nil, err
+		}
+		return nil, usagef("%v", err)
+	}
+	if err := cfg.Validate(config.ValidateOptions{EmbeddedBroker: embedded}); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

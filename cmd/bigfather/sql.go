@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/query"
+)
+
+func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sql", stderr)
+	cfgPath := fs.String("config", "", "config file (default: the defaults under --data)")
+	dataDir := fs.String("data", "./data", "data directory written by `bigfather up`")
+	format := fs.String("format", "table", "output format: table, csv or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef(`usage: bigfather sql [--config FILE | --data DIR] [--format table|csv|json] "SQL"`)
+	}
+	switch *format {
+	case "table", "csv", "json":
+	default:
+		return usagef("unknown output format %q (expected table, csv or json)", *format)
+	}
+	cfg, err := loadConfig(*cfgPath, *dataDir, true)
+	if err != nil {
+		return err
+	}
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	eng, err := query.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if err := registerTables(ctx, lk, eng); err != nil {
+		return err
+	}
+	res, err := eng.Query(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return res.Write(stdout, *format)
+}
+
+// registerTables makes every catalog table queryable as namespace.table over its current snapshot.
+func registerTables(ctx context.Context, lk *lake.Lake, eng *query.Engine) error {
+	names, err := lk.Tables(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		snap, err := lk.Snapshot(ctx, name)
+		if err != nil {
+			return err
+		}
+		ns, tbl, _ := strings.Cut(name, ".")
+		t := query.Table{Namespace: ns, Name: tbl, DataFiles: snap.DataFiles, PositionDeletes: snap.DeleteFiles}
+		for _, c := range snap.Columns {
+			t.Columns = append(t.Columns, query.Column{Name: c.Name, Type: c.Type})
+		}
+		if err := eng.Register(ctx, t); err != nil {
+			return fmt.Errorf("registering %s: %w", name, err)
+		}
+	}
+	return nil
+}

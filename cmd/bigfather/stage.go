@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/server"
+	"github.com/bigfather/bigfather/internal/stage"
+)
+
+func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
+	fs := newFlags("stage", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	pipeline := fs.String("pipeline", "", "run only this pipeline (default: all)")
+	httpAddr := fs.String("http", "", `HTTP address for /metrics and /healthz (default: the config's http; "off" disables)`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usagef("bigfather stage: --config is required")
+	}
+	cfg, err := loadConfig(*cfgPath, "", false)
+	if err != nil {
+		return err
+	}
+	pipes, err := selectPipelines(cfg, *pipeline)
+	if err != nil {
+		return err
+	}
+	addr := cfg.HTTP
+	if *httpAddr != "" {
+		addr = *httpAddr
+	}
+	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, addr, log, nil)
+}
+
+func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error) {
+	if name == "" {
+		out := make([]*config.Pipeline, len(cfg.Pipelines))
+		for i := range cfg.Pipelines {
+			out[i] = &cfg.Pipelines[i]
+		}
+		return out, nil
+	}
+	p, err := cfg.Pipeline(name)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return []*config.Pipeline{p}, nil
+}
+
+// runStaging opens the lake, serves HTTP and runs a worker per pipeline until ctx ends; extra runs alongside
+// (the demo producer under `up`).
+func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, httpAddr string,
+	log *slog.Logger, extra func(context.Context) error) error {
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	metrics := monitor.NewMetrics()
+	g, gctx := errgroup.WithContext(ctx)
+	if httpAddr != "" && httpAddr != "off" {
+		srv, err := server.New(httpAddr, metrics, nil, log)
+		if err != nil {
+			return err
+		}
+		log.Info("http listening", "addr", srv.Addr())
+		g.Go(func() error { return srv.Serve(gctx) })
+	}
+	for _, p := range pipes {
+		g.Go(func() error {
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Logger: log})
+			if err != nil {
+				return fmt.Errorf("pipeline %s: %w", p.Name, err)
+			}
+			if ctx.Err() == nil {
+				return errors.New("pipeline " + p.Name + " stopped")
+			}
+			return nil
+		})
+	}
+	if extra != nil {
+		g.Go(func() error { return extra(gctx) })
+	}
+	log.Info("staging", "pipelines", len(pipes), "brokers", brokers, "catalog", cfg.Catalog.URI, "warehouse", cfg.Warehouse)
+	return g.Wait()
+}

@@ -1,0 +1,294 @@
+// Package config loads and validates Big Father's YAML configuration.
+//
+// Loading happens in three steps, each in its own file:
+//
+//   - spec.go decodes the yaml.Node tree. One table of key specs per YAML
+//     mapping is the single source of truth for which keys exist, which are
+//     required, their defaults and how each value is decoded. Unknown keys and
+//     values of the wrong kind are reported with the exact line.
+//   - validate.go checks what the decoder cannot: names, enums, URIs,
+//     partition transforms against column types, duplicates across pipelines.
+//   - This file holds the types, the entry points and the Error type.
+//
+// Every problem with a config file is a *Error that reads
+// "FILE:LINE: KEY: MSG"; when several problems exist, the first in document
+// order is reported.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is a whole Big Father configuration file.
+type Config struct {
+	// Kafka says where the brokers are (yaml: kafka).
+	Kafka Kafka
+	// Warehouse is where table data lives: a local path or s3://bucket/prefix (yaml: warehouse).
+	Warehouse string
+	// Catalog is the Iceberg catalog holding table metadata (yaml: catalog).
+	Catalog Catalog
+	// HTTP is the host:port the HTTP server listens on (yaml: http).
+	HTTP string
+	// Pipelines are the topic-to-table pipelines (yaml: pipelines).
+	Pipelines []Pipeline
+	// Path is the file the config was loaded from, "" for built-in defaults; it is not a YAML key.
+	Path string
+
+	// lines maps key paths such as "pipelines[0].table.name" to the line
+	// their value starts on, so that Validate can point at the file.
+	lines map[string]int
+}
+
+// Kafka holds the Kafka connection settings.
+type Kafka struct {
+	// Brokers are seed broker addresses (yaml: brokers). Empty means "use the
+	// embedded broker", which only `bigfather up` allows; see ValidateOptions.
+	Brokers []string
+}
+
+// Catalog holds the Iceberg catalog settings.
+type Catalog struct {
+	// URI is sqlite://PATH, postgres://..., postgresql://... or http(s)://... for a REST catalog (yaml: uri).
+	URI string
+}
+
+// Pipeline describes one stream from Kafka topics into one Iceberg table.
+type Pipeline struct {
+	// Name identifies the pipeline; it matches [a-z0-9][a-z0-9_-]* (yaml: name).
+	Name string
+	// Topics are the Kafka topics to consume; at least one (yaml: topics).
+	Topics []string
+	// Start is where to begin when the table holds no offsets yet: "earliest" (default) or "latest" (yaml: start).
+	Start string
+	// Format is the record format; only "json" (default) is implemented (yaml: format).
+	Format string
+	// Group is the Kafka consumer group; it defaults to "bigfather-" + Name (yaml: group).
+	Group string
+	// Table is the destination table (yaml: table).
+	Table Table
+	// Commit controls how often staged rows are committed (yaml: commit).
+	Commit Commit
+}
+
+// Table describes a destination Iceberg table.
+type Table struct {
+	// Name is "namespace.table" (yaml: name).
+	Name string
+	// PartitionBy lists partition expressions such as "day(event_time)" (yaml: partition_by).
+	PartitionBy []string
+	// Columns are the user-declared columns; at least one (yaml: columns).
+	Columns []Column
+	// Partitions are parsed from PartitionBy, one per entry; it is not a YAML key.
+	Partitions []PartitionField
+}
+
+// Column is one user-declared table column.
+type Column struct {
+	// Name is the column name (yaml: name).
+	Name string
+	// Type is the column type (yaml: type).
+	Type ColumnType
+	// Required rejects records where the field is missing or null (yaml: required).
+	Required bool
+}
+
+// ColumnType is the type of a declared column.
+type ColumnType string
+
+// The column types a config may declare.
+const (
+	TypeString    ColumnType = "string"
+	TypeLong      ColumnType = "long"
+	TypeInt       ColumnType = "int"
+	TypeDouble    ColumnType = "double"
+	TypeFloat     ColumnType = "float"
+	TypeBoolean   ColumnType = "boolean"
+	TypeTimestamp ColumnType = "timestamp"
+	TypeDate      ColumnType = "date"
+)
+
+// columnTypes lists the valid column types in the order error messages show them.
+var columnTypes = []ColumnType{TypeString, TypeLong, TypeInt, TypeDouble, TypeFloat, TypeBoolean, TypeTimestamp, TypeDate}
+
+// PartitionField is one parsed partition_by entry.
+type PartitionField struct {
+	// Transform is identity, year, month, day, hour, bucket or truncate.
+	Transform string
+	// Column is the source column: a declared column, or _kafka_timestamp or _ingested_at.
+	Column string
+	// Param is N for bucket[N] and W for truncate[W]; 0 otherwise.
+	Param int
+}
+
+// String returns the field in partition_by syntax, e.g. "day(event_time)" or "bucket(16, player_id)".
+func (p PartitionField) String() string {
+	if p.Transform == "bucket" || p.Transform == "truncate" {
+		return p.Transform + "(" + strconv.Itoa(p.Param) + ", " + p.Column + ")"
+	}
+	return p.Transform + "(" + p.Column + ")"
+}
+
+// Commit controls when a pipeline commits its staged rows to the table.
+type Commit struct {
+	// Interval is the longest time rows wait before a commit; default 10s (yaml: interval).
+	Interval time.Duration
+	// MaxRows commits early once this many rows are staged; default 500000 (yaml: max_rows).
+	MaxRows int
+	// MaxBytes commits early once this many bytes are staged; default 128 MiB (yaml: max_bytes).
+	MaxBytes int64
+}
+
+// Load reads the config file at path, applies defaults and validates it.
+// Validation allows an empty kafka.brokers list (the embedded broker); commands
+// that need real brokers call Validate(ValidateOptions{}) afterwards.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for a config already in memory; path is used in error messages and Config.Path.
+func Parse(path string, data []byte) (*Config, error) {
+	c, errs, err := decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	// Validation also runs after decoding problems so that the first problem
+	// in the file wins. Fields that failed to decode are left zero; what
+	// validation says about them lands on the same line, after the decoding
+	// problem, so the stable sort in first keeps the decoding message.
+	errs = append(errs, c.check(ValidateOptions{EmbeddedBroker: true}, errs)...)
+	if err := first(errs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Default returns the built-in configuration `bigfather up` uses without --config:
+// the embedded broker, a local warehouse and SQLite catalog under dataDir, and
+// one game-events pipeline.
+func Default(dataDir string) *Config {
+	c := &Config{
+		Warehouse: filepath.Join(dataDir, "warehouse"),
+		Catalog:   Catalog{URI: "sqlite://" + filepath.Join(dataDir, "catalog.db")},
+		HTTP:      defaultHTTP,
+		Pipelines: []Pipeline{{
+			Name:   "game-events",
+			Topics: []string{"game.events"},
+			Start:  "earliest",
+			Format: "json",
+			Table: Table{
+				Name:        "staging.game_events",
+				PartitionBy: []string{"day(event_time)"},
+				Columns: []Column{
+					{Name: "event_id", Type: TypeString, Required: true},
+					{Name: "event_time", Type: TypeTimestamp, Required: true},
+					{Name: "player_id", Type: TypeString, Required: true},
+					{Name: "event_type", Type: TypeString, Required: true},
+					{Name: "level", Type: TypeInt},
+					{Name: "item_id", Type: TypeString},
+					{Name: "amount", Type: TypeDouble},
+					{Name: "currency", Type: TypeString},
+					{Name: "platform", Type: TypeString},
+					{Name: "country", Type: TypeString},
+					{Name: "client_seq", Type: TypeLong},
+				},
+			},
+			Commit: Commit{Interval: 10 * time.Second, MaxRows: defaultMaxRows, MaxBytes: defaultMaxBytes},
+		}},
+	}
+	// Fills Group and Partitions; the defaults are valid by construction (tested).
+	_ = c.Validate(ValidateOptions{EmbeddedBroker: true})
+	return c
+}
+
+// Built-in defaults that Default and the key specs share.
+const (
+	defaultHTTP     = "127.0.0.1:8080"
+	defaultMaxRows  = 500000
+	defaultMaxBytes = 128 << 20
+)
+
+// Pipeline returns the pipeline called name. An empty name means the only
+// pipeline, which is an error when the config defines several.
+func (c *Config) Pipeline(name string) (*Pipeline, error) {
+	if name == "" {
+		switch len(c.Pipelines) {
+		case 0:
+			return nil, errors.New("config defines no pipelines")
+		case 1:
+			return &c.Pipelines[0], nil
+		}
+		return nil, fmt.Errorf("config defines %d pipelines (%s); name one", len(c.Pipelines), c.pipelineNames())
+	}
+	for i := range c.Pipelines {
+		if c.Pipelines[i].Name == name {
+			return &c.Pipelines[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no pipeline named %q (have: %s)", name, c.pipelineNames())
+}
+
+func (c *Config) pipelineNames() string {
+	names := make([]string, len(c.Pipelines))
+	for i, p := range c.Pipelines {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Namespace returns the part of the table name before the dot.
+func (t Table) Namespace() string {
+	ns, _, _ := strings.Cut(t.Name, ".")
+	return ns
+}
+
+// TableName returns the part of the table name after the dot.
+func (t Table) TableName() string {
+	_, name, _ := strings.Cut(t.Name, ".")
+	return name
+}
+
+// Error is a problem with a config, pointing at the file, line and key.
+type Error struct {
+	// File is the config path as given to Load or Parse; "" for built-in configs.
+	File string
+	// Line is the 1-based line in File; 0 when unknown.
+	Line int
+	// Key is the dotted key path such as "pipelines[0].table.name"; "" for file-level problems.
+	Key string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error formats the problem as "FILE:LINE: KEY: MSG", leaving out empty parts.
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch {
+	case e.File != "" && e.Line > 0:
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+	case e.File != "":
+		b.WriteString(e.File + ": ")
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// IsConfigError reports whether err is, or wraps, a *Error.
+func IsConfigError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}

@@ -1,0 +1,392 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The key specs below are the single source of truth for the YAML layout:
+// which keys each mapping accepts (in the order error messages list them),
+// which are required, the default applied when a key is absent, and how each
+// value is decoded. Semantic checks live in validate.go.
+
+var configKeys = []key[Config]{
+	{name: "kafka", def: "{}", decode: set(mapping(kafkaKeys), func(c *Config) *Kafka { return &c.Kafka })},
+	{name: "warehouse", def: "./data/warehouse", decode: set(str, func(c *Config) *string { return &c.Warehouse })},
+	{name: "catalog", def: "{}", decode: set(mapping(catalogKeys), func(c *Config) *Catalog { return &c.Catalog })},
+	{name: "http", def: defaultHTTP, decode: set(str, func(c *Config) *string { return &c.HTTP })},
+	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},
+}
+
+var kafkaKeys = []key[Kafka]{
+	{name: "brokers", decode: set(list(str), func(k *Kafka) *[]string { return &k.Brokers })},
+}
+
+var catalogKeys = []key[Catalog]{
+	{name: "uri", def: "sqlite://./data/catalog.db", decode: set(str, func(c *Catalog) *string { return &c.URI })},
+}
+
+// pipelineKeys has no default for group: it derives from name (see Validate).
+var pipelineKeys = []key[Pipeline]{
+	{name: "name", required: true, decode: set(str, func(p *Pipeline) *string { return &p.Name })},
+	{name: "topics", required: true, decode: set(list(str), func(p *Pipeline) *[]string { return &p.Topics })},
+	{name: "start", def: "earliest", decode: set(str, func(p *Pipeline) *string { return &p.Start })},
+	{name: "format", def: "json", decode: set(str, func(p *Pipeline) *string { return &p.Format })},
+	{name: "group", decode: set(str, func(p *Pipeline) *string { return &p.Group })},
+	{name: "table", required: true, decode: set(mapping(tableKeys), func(p *Pipeline) *Table { return &p.Table })},
+	{name: "commit", def: "{}", decode: set(mapping(commitKeys), func(p *Pipeline) *Commit { return &p.Commit })},
+}
+
+var tableKeys = []key[Table]{
+	{name: "name", required: true, decode: set(str, func(t *Table) *string { return &t.Name })},
+	{name: "partition_by", decode: set(list(str), func(t *Table) *[]string { return &t.PartitionBy })},
+	{name: "columns", required: true, decode: set(list(mapping(columnKeys)), func(t *Table) *[]Column { return &t.Columns })},
+}
+
+var columnKeys = []key[Column]{
+	{name: "name", required: true, decode: set(str, func(c *Column) *string { return &c.Name })},
+	{name: "type", required: true, decode: set(str, func(c *Column) *string { return (*string)(&c.Type) })},
+	{name: "required", def: "false", decode: set(boolean, func(c *Column) *bool { return &c.Required })},
+}
+
+var commitKeys = []key[Commit]{
+	{name: "interval", def: "10s", decode: set(duration, func(c *Commit) *time.Duration { return &c.Interval })},
+	{name: "max_rows", def: strconv.Itoa(defaultMaxRows), decode: set(integer, func(c *Commit) *int { return &c.MaxRows })},
+	{name: "max_bytes", def: strconv.Itoa(defaultMaxBytes), decode: set(size, func(c *Commit) *int64 { return &c.MaxBytes })},
+}
+
+// key describes one key of a YAML mapping decoded into a T.
+type key[T any] struct {
+	name     string
+	required bool
+	// def is YAML text decoded in place of an absent key; "" means no default.
+	def    string
+	decode func(d *decoder, n *yaml.Node, path string, into *T)
+}
+
+// parser decodes one value node, recording an error and returning false when it cannot.
+type parser[V any] func(d *decoder, n *yaml.Node, path string) (V, bool)
+
+// set binds a parser to the struct field that at returns.
+func set[T, V any](parse parser[V], at func(*T) *V) func(*decoder, *yaml.Node, string, *T) {
+	return func(d *decoder, n *yaml.Node, path string, into *T) {
+		if v, ok := parse(d, n, path); ok {
+			*at(into) = v
+		}
+	}
+}
+
+// decoder walks a yaml.Node tree. It keeps going after an error so that the
+// first error in document order can be reported, and records the line of
+// every key path for Validate.
+type decoder struct {
+	file  string
+	errs  []*Error
+	lines map[string]int
+}
+
+func (d *decoder) fail(line int, path, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Line: line, Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// first returns the error on the earliest line, or nil.
+func first(errs []*Error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	return errs[0]
+}
+
+// decode parses data into a Config with defaults applied, but not validated.
+// A file that cannot be walked at all (bad syntax, empty) is an error; every
+// problem found while walking it is returned in errs alongside what could be
+// decoded, so that Parse can report the first problem in document order.
+func decode(path string, data []byte) (c *Config, errs []*Error, err error) {
+	docs, err := parseDocs(data)
+	if err != nil {
+		return nil, nil, syntaxError(path, data, err)
+	}
+	if len(docs) == 0 || len(docs[0].Content) == 0 || isNull(docs[0].Content[0]) {
+		return nil, nil, &Error{File: path, Line: 1, Msg: "config is empty"}
+	}
+	if len(docs) > 1 {
+		return nil, nil, &Error{File: path, Line: docs[1].Line, Msg: "found a second YAML document (expected one)"}
+	}
+
+	root := deref(docs[0].Content[0])
+	d := &decoder{file: path, lines: map[string]int{"": root.Line}}
+	v, _ := mapping(configKeys)(d, root, "")
+	v.Path = path
+	v.lines = d.lines
+	return &v, d.errs, nil
+}
+
+// parseDocs parses every YAML document in data.
+func parseDocs(data []byte) ([]*yaml.Node, error) {
+	var docs []*yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, &doc)
+	}
+}
+
+var yamlErrRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// syntaxError turns a YAML parse error into a *Error. The yaml library often
+// reports the line where the enclosing block started (off by one), so the line
+// used is the first one at which data, cut short there, fails the same way.
+func syntaxError(path string, data []byte, err error) error {
+	m := yamlErrRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &Error{File: path, Msg: "invalid YAML: " + err.Error()}
+	}
+	line, _ := strconv.Atoi(m[1])
+	msg := m[2]
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for k := 1; k <= len(lines); k++ {
+		_, perr := parseDocs(bytes.Join(lines[:k], nil))
+		if perr == nil {
+			continue
+		}
+		if pm := yamlErrRe.FindStringSubmatch(perr.Error()); pm != nil && pm[2] == msg {
+			line = k
+			break
+		}
+	}
+	return &Error{File: path, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// mapping returns a parser for a YAML mapping whose keys are described by keys.
+func mapping[T any](keys []key[T]) parser[T] {
+	return func(d *decoder, n *yaml.Node, path string) (T, bool) {
+		var v T
+		n = deref(n)
+		if n.Kind != yaml.MappingNode {
+			d.fail(n.Line, path, "expected a mapping, got %s", describe(n))
+			return v, false
+		}
+		d.lines[path] = n.Line
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := deref(n.Content[i]), n.Content[i+1]
+			p := join(path, k.Value)
+			if k.Kind != yaml.ScalarNode {
+				d.fail(k.Line, path, "expected a plain key, got %s", describe(k))
+				continue
+			}
+			if line, dup := seen[k.Value]; dup {
+				d.fail(k.Line, p, "duplicate key (first on line %d)", line)
+				continue
+			}
+			seen[k.Value] = k.Line
+			spec := findKey(keys, k.Value)
+			if spec == nil {
+				d.fail(k.Line, p, "unknown key (expected one of: %s)", keyNames(keys))
+				continue
+			}
+			d.lines[p] = deref(val).Line
+			spec.decode(d, val, p, &v)
+		}
+		for _, spec := range keys {
+			if _, ok := seen[spec.name]; ok {
+				continue
+			}
+			p := join(path, spec.name)
+			switch {
+			case spec.required:
+				d.fail(n.Line, p, "missing required key")
+			case spec.def != "":
+				d.lines[p] = n.Line
+				spec.decode(d, defaultNode(spec.def, n.Line), p, &v)
+			}
+		}
+		return v, true
+	}
+}
+
+// list returns a parser for a YAML sequence whose items elem decodes.
+func list[E any](elem parser[E]) parser[[]E] {
+	return func(d *decoder, n *yaml.Node, path string) ([]E, bool) {
+		n = deref(n)
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n.Line, path, "expected a list, got %s", describe(n))
+			return nil, false
+		}
+		out := make([]E, 0, len(n.Content))
+		for i, item := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			d.lines[p] = deref(item).Line
+			v, _ := elem(d, item, p)
+			out = append(out, v)
+		}
+		return out, true
+	}
+}
+
+// scalar returns n's text, or records "expected WANT, got ..." when n is not a non-empty scalar.
+func scalar(d *decoder, n *yaml.Node, path, want string) (string, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.fail(n.Line, path, "expected %s, got %s", want, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func str(d *decoder, n *yaml.Node, path string) (string, bool) {
+	return scalar(d, n, path, "a string")
+}
+
+func boolean(d *decoder, n *yaml.Node, path string) (bool, bool) {
+	s, ok := scalar(d, n, path, "true or false")
+	if !ok {
+		return false, false
+	}
+	switch strings.ToLower(s) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	d.fail(deref(n).Line, path, "expected true or false, got %q", s)
+	return false, false
+}
+
+func integer(d *decoder, n *yaml.Node, path string) (int, bool) {
+	s, ok := scalar(d, n, path, "an integer")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 0)
+	if err != nil {
+		d.fail(deref(n).Line, path, "expected an integer, got %q", s)
+		return 0, false
+	}
+	return int(i), true
+}
+
+func duration(d *decoder, n *yaml.Node, path string) (time.Duration, bool) {
+	s, ok := scalar(d, n, path, "a duration like 10s")
+	if !ok {
+		return 0, false
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		d.fail(deref(n).Line, path, "expected a duration like 10s, got %q", s)
+		return 0, false
+	}
+	return v, true
+}
+
+var sizeRe = regexp.MustCompile(`^([0-9][0-9_]*)\s*([A-Za-z]*)$`)
+
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// size parses a byte count: an integer, or an integer with a unit such as 64MB or 128MiB.
+func size(d *decoder, n *yaml.Node, path string) (int64, bool) {
+	const want = "a size like 128MiB or a number of bytes"
+	s, ok := scalar(d, n, path, want)
+	if !ok {
+		return 0, false
+	}
+	if m := sizeRe.FindStringSubmatch(s); m != nil {
+		num, err := strconv.ParseInt(strings.ReplaceAll(m[1], "_", ""), 10, 64)
+		unit, known := sizeUnits[strings.ToLower(m[2])]
+		if err == nil && known && num <= math.MaxInt64/unit {
+			return num * unit, true
+		}
+	}
+	d.fail(deref(n).Line, path, "expected %s, got %q", want, s)
+	return 0, false
+}
+
+// deref follows YAML aliases to the anchored node.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// describe names a node's kind for "expected X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "an empty value"
+		case "!!bool":
+			return fmt.Sprintf("a boolean (%s)", n.Value)
+		case "!!int":
+			return fmt.Sprintf("an integer (%s)", n.Value)
+		case "!!float":
+			return fmt.Sprintf("a number (%s)", n.Value)
+		default:
+			return "a string"
+		}
+	}
+	return "an unsupported YAML node"
+}
+
+// defaultNode turns a key spec's default into the node an explicit value would be.
+func defaultNode(def string, line int) *yaml.Node {
+	if def == "{}" {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line}
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: def, Line: line}
+}
+
+func findKey[T any](keys []key[T], name string) *key[T] {
+	for i := range keys {
+		if keys[i].name == name {
+			return &keys[i]
+		}
+	}
+	return nil
+}
+
+func keyNames[T any](keys []key[T]) string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}

@@ -1,0 +1,365 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ValidateOptions holds the checks that depend on the command being run.
+type ValidateOptions struct {
+	// EmbeddedBroker allows an empty kafka.brokers list. Only `bigfather up`
+	// sets it, because it starts its own broker. Load and Parse validate with
+	// it set; commands that need real brokers validate again without it.
+	EmbeddedBroker bool
+}
+
+var (
+	pipelineNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	tableNameRe    = regexp.MustCompile(`^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$`)
+	columnNameRe   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	topicNameRe    = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+	partitionRe    = regexp.MustCompile(`^([A-Za-z_]+)\s*\((.*)\)$`)
+)
+
+// reservedColumns are added to every staged row by the pipeline itself.
+var reservedColumns = []string{"_topic", "_partition", "_offset", "_kafka_timestamp", "_ingested_at"}
+
+// partitionableSystemColumns are reserved columns that partition_by may use without declaring them.
+var partitionableSystemColumns = map[string]ColumnType{"_kafka_timestamp": TypeTimestamp, "_ingested_at": TypeTimestamp}
+
+var formats = []string{"json", "avro", "protobuf", "jsonschema"}
+
+// Validate fills the derived fields (a default Group, Table.Partitions) and
+// checks everything the YAML layout cannot express: names, enums, URIs,
+// partition transforms against column types, and duplicates. It returns the
+// first problem in document order as a *Error.
+func (c *Config) Validate(opts ValidateOptions) error {
+	return first(c.check(opts, nil))
+}
+
+// check is Validate returning every problem found, in no particular order.
+// decodeErrs are the problems found while decoding; checks that compare keys
+// skip keys that failed to decode rather than report a misleading problem.
+func (c *Config) check(opts ValidateOptions, decodeErrs []*Error) []*Error {
+	v := &validator{c: c, decodeErrs: decodeErrs}
+	v.config(opts)
+	return v.errs
+}
+
+type validator struct {
+	c          *Config
+	errs       []*Error
+	decodeErrs []*Error
+}
+
+// broken reports whether anything at or under path failed to decode.
+func (v *validator) broken(path string) bool {
+	for _, e := range v.decodeErrs {
+		if e.Key == path || strings.HasPrefix(e.Key, path+".") || strings.HasPrefix(e.Key, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// fail records a problem at key path, on the line recorded for path or its nearest recorded parent.
+func (v *validator) fail(path, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.c.Path, Line: v.c.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *Config) line(path string) int {
+	for path != "" {
+		if l, ok := c.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return c.lines[""]
+}
+
+func (v *validator) config(opts ValidateOptions) {
+	c := v.c
+	if len(c.Kafka.Brokers) == 0 && !opts.EmbeddedBroker {
+		v.fail("kafka.brokers", "no brokers configured (only `bigfather up` can run without them, using its embedded broker)")
+	}
+	for i, b := range c.Kafka.Brokers {
+		if strings.TrimSpace(b) == "" || strings.Contains(b, "://") {
+			v.fail(fmt.Sprintf("kafka.brokers[%d]", i), "expected host:port, got %q", b)
+		}
+	}
+	v.warehouse(c.Warehouse)
+	v.catalog(c.Catalog.URI)
+	if _, port, err := net.SplitHostPort(c.HTTP); err != nil || !isPort(port) {
+		v.fail("http", "expected host:port, got %q", c.HTTP)
+	}
+	if len(c.Pipelines) == 0 {
+		v.fail("pipelines", "at least one pipeline is required")
+	}
+	names := map[string]int{}
+	tables := map[string]string{} // table name -> the pipeline using it
+	groups := map[string]int{}
+	for i := range c.Pipelines {
+		p := &c.Pipelines[i]
+		path := fmt.Sprintf("pipelines[%d]", i)
+		v.pipeline(p, path)
+		if j, dup := names[p.Name]; dup {
+			v.fail(path+".name", "duplicate pipeline name %q (also pipelines[%d])", p.Name, j)
+		} else {
+			names[p.Name] = i
+		}
+		name := p.Table.Name
+		switch {
+		case tables[name] != "":
+			v.fail(path+".table.name", "table %q is already used by pipeline %s", name, tables[name])
+		case tables[name+"_rejected"] != "":
+			v.fail(path+".table.name", "table %q needs %q for rejected records, but it is already used by pipeline %s", name, name+"_rejected", tables[name+"_rejected"])
+		default:
+			tables[name] = strconv.Quote(p.Name)
+			tables[name+"_rejected"] = fmt.Sprintf("%q for rejected records", p.Name)
+		}
+		if j, dup := groups[p.Group]; dup {
+			v.fail(path+".group", "consumer group %q is already used by pipeline %q", p.Group, c.Pipelines[j].Name)
+		} else {
+			groups[p.Group] = i
+		}
+	}
+}
+
+func (v *validator) warehouse(w string) {
+	switch {
+	case strings.TrimSpace(w) == "":
+		v.fail("warehouse", "must not be empty")
+	case strings.HasPrefix(w, "s3://"):
+		if bucket, _, _ := strings.Cut(strings.TrimPrefix(w, "s3://"), "/"); bucket == "" {
+			v.fail("warehouse", "expected s3://bucket/prefix, got %q", w)
+		}
+	case strings.Contains(w, "://"):
+		v.fail("warehouse", "unsupported warehouse %q (expected a local path or s3://bucket/prefix)", w)
+	}
+}
+
+func (v *validator) catalog(uri string) {
+	const want = "expected sqlite://PATH, postgres://..., postgresql://... or http(s)://... for a REST catalog"
+	u, err := url.Parse(uri)
+	if err != nil || uri == "" {
+		v.fail("catalog.uri", "invalid catalog URI %q (%s)", uri, want)
+		return
+	}
+	switch u.Scheme {
+	case "sqlite":
+		if strings.TrimPrefix(uri, "sqlite://") == "" || !strings.HasPrefix(uri, "sqlite://") {
+			v.fail("catalog.uri", "expected sqlite://PATH, got %q", uri)
+		}
+	case "postgres", "postgresql", "http", "https":
+		if u.Host == "" {
+			v.fail("catalog.uri", "catalog URI %q has no host", uri)
+		}
+	default:
+		v.fail("catalog.uri", "unsupported catalog URI %q (%s)", uri, want)
+	}
+}
+
+func (v *validator) pipeline(p *Pipeline, path string) {
+	if !pipelineNameRe.MatchString(p.Name) {
+		v.fail(path+".name", "invalid pipeline name %q (expected [a-z0-9][a-z0-9_-]*)", p.Name)
+	}
+	if len(p.Topics) == 0 {
+		v.fail(path+".topics", "at least one topic is required")
+	}
+	for i, t := range p.Topics {
+		tp := fmt.Sprintf("%s.topics[%d]", path, i)
+		switch {
+		case !topicNameRe.MatchString(t) || t == "." || t == ".." || len(t) > 249:
+			v.fail(tp, "invalid topic name %q (expected up to 249 letters, digits, '.', '_' or '-')", t)
+		case slices.Contains(p.Topics[:i], t):
+			v.fail(tp, "duplicate topic %q", t)
+		}
+	}
+	if p.Start != "earliest" && p.Start != "latest" {
+		v.fail(path+".start", "unknown start position %q (expected one of: earliest, latest)", p.Start)
+	}
+	switch {
+	case p.Format == "json":
+	case slices.Contains(formats, p.Format):
+		v.fail(path+".format", "format %q is not supported yet (supported: json)", p.Format)
+	default:
+		v.fail(path+".format", "unknown format %q (expected one of: %s)", p.Format, strings.Join(formats, ", "))
+	}
+	if p.Group == "" {
+		p.Group = "bigfather-" + p.Name
+	}
+	v.table(&p.Table, path+".table")
+	v.commit(p.Commit, path+".commit")
+}
+
+func (v *validator) table(t *Table, path string) {
+	if !tableNameRe.MatchString(t.Name) {
+		v.fail(path+".name", "invalid table name %q (expected namespace.table, each part [a-z_][a-z0-9_]*)", t.Name)
+	}
+	if len(t.Columns) == 0 {
+		v.fail(path+".columns", "at least one column is required")
+	}
+	types := map[string]ColumnType{}
+	declared := map[string]int{} // lower-cased name -> index; query engines fold case
+	for i, col := range t.Columns {
+		cp := fmt.Sprintf("%s.columns[%d]", path, i)
+		lower := strings.ToLower(col.Name)
+		switch {
+		case !columnNameRe.MatchString(col.Name):
+			v.fail(cp+".name", "invalid column name %q (expected letters, digits and _, not starting with a digit)", col.Name)
+		case slices.Contains(reservedColumns, lower):
+			v.fail(cp+".name", "column name %q is reserved (the pipeline adds %s itself)", col.Name, strings.Join(reservedColumns, ", "))
+		default:
+			if j, dup := declared[lower]; dup {
+				v.fail(cp+".name", "duplicate column name %q (also columns[%d])", col.Name, j)
+			} else {
+				declared[lower] = i
+			}
+		}
+		if !slices.Contains(columnTypes, col.Type) {
+			v.fail(cp+".type", "unknown column type %q (expected one of: %s)", col.Type, joinTypes(columnTypes))
+		}
+		types[col.Name] = col.Type
+	}
+	for name, typ := range partitionableSystemColumns {
+		types[name] = typ
+	}
+
+	t.Partitions = nil
+	timeSource := map[string]int{} // column -> index of its year/month/day/hour field
+	for i, expr := range t.PartitionBy {
+		pp := fmt.Sprintf("%s.partition_by[%d]", path, i)
+		f, msg := parsePartition(expr)
+		if msg == "" && !v.broken(path+".columns") {
+			msg = checkPartition(f, types)
+		}
+		if msg == "" {
+			for j, g := range t.Partitions {
+				if g == f {
+					msg = fmt.Sprintf("duplicate partition field %q (also partition_by[%d])", expr, j)
+					break
+				}
+			}
+		}
+		if msg == "" && isTimeTransform(f.Transform) {
+			if j, dup := timeSource[f.Column]; dup {
+				msg = fmt.Sprintf("column %q already has a time partition (partition_by[%d])", f.Column, j)
+			} else {
+				timeSource[f.Column] = i
+			}
+		}
+		if msg != "" {
+			v.fail(pp, "%s", msg)
+			continue
+		}
+		t.Partitions = append(t.Partitions, f)
+	}
+}
+
+// parsePartition parses one partition_by entry; msg says what is wrong, "" if nothing.
+func parsePartition(expr string) (f PartitionField, msg string) {
+	s := strings.TrimSpace(expr)
+	unknown := fmt.Sprintf("unknown partition transform %q (expected identity, year, month, day, hour, bucket[N], truncate[W])", expr)
+	if columnNameRe.MatchString(s) {
+		return PartitionField{Transform: "identity", Column: s}, ""
+	}
+	m := partitionRe.FindStringSubmatch(s)
+	if m == nil {
+		return f, unknown
+	}
+	transform := m[1]
+	args := strings.Split(m[2], ",")
+	for i := range args {
+		args[i] = strings.TrimSpace(args[i])
+	}
+	switch transform {
+	case "identity", "year", "month", "day", "hour":
+		if len(args) != 1 || args[0] == "" {
+			return f, fmt.Sprintf("%s takes one column, e.g. %s(event_time), got %q", transform, transform, expr)
+		}
+		return PartitionField{Transform: transform, Column: args[0]}, ""
+	case "bucket", "truncate":
+		param := map[string]string{"bucket": "N", "truncate": "W"}[transform]
+		if len(args) != 2 || args[1] == "" {
+			return f, fmt.Sprintf("%s takes a number and a column, e.g. %s(16, player_id), got %q", transform, transform, expr)
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n <= 0 {
+			return f, fmt.Sprintf("%s[%s] needs a positive integer %s, got %q", transform, param, param, args[0])
+		}
+		return PartitionField{Transform: transform, Column: args[1], Param: n}, ""
+	}
+	return f, unknown
+}
+
+// checkPartition checks that f's column exists and suits its transform.
+func checkPartition(f PartitionField, types map[string]ColumnType) string {
+	typ, ok := types[f.Column]
+	if !ok {
+		return fmt.Sprintf("column %q is not declared in columns", f.Column)
+	}
+	var allowed []ColumnType
+	switch f.Transform {
+	case "year", "month", "day":
+		allowed = []ColumnType{TypeTimestamp, TypeDate}
+	case "hour":
+		allowed = []ColumnType{TypeTimestamp}
+	case "truncate":
+		allowed = []ColumnType{TypeString, TypeInt, TypeLong}
+	case "bucket":
+		allowed = []ColumnType{TypeString, TypeInt, TypeLong, TypeDate, TypeTimestamp}
+	default:
+		return ""
+	}
+	if slices.Contains(allowed, typ) {
+		return ""
+	}
+	return fmt.Sprintf("%s needs a %s column; %q is %s", f.Transform, orList(allowed), f.Column, typ)
+}
+
+func isTimeTransform(t string) bool {
+	return t == "year" || t == "month" || t == "day" || t == "hour"
+}
+
+func (v *validator) commit(c Commit, path string) {
+	if c.Interval <= 0 {
+		v.fail(path+".interval", "must be a positive duration, got %s", c.Interval)
+	}
+	if c.MaxRows <= 0 {
+		v.fail(path+".max_rows", "must be a positive integer, got %d", c.MaxRows)
+	}
+	if c.MaxBytes <= 0 {
+		v.fail(path+".max_bytes", "must be a positive size, got %d", c.MaxBytes)
+	}
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+func joinTypes(ts []ColumnType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// orList renders "a", "a or b", "a, b or c".
+func orList(ts []ColumnType) string {
+	s := joinTypes(ts[:len(ts)-1])
+	if s == "" {
+		return string(ts[len(ts)-1])
+	}
+	return s + " or " + string(ts[len(ts)-1])
+}

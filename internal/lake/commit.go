@@ -1,0 +1,187 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// TopicPartition names one Kafka partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string { return tp.Topic + "/" + strconv.Itoa(int(tp.Partition)) }
+
+// Offsets maps partitions to the next offset to consume.
+type Offsets map[TopicPartition]int64
+
+// NoOffset marks a partition for which a table stores no offset yet.
+const NoOffset int64 = -1
+
+const offsetPrefix = "bigfather.offset."
+
+// offsetKey is the table property holding the next offset of one (pipeline, topic, partition). Pipeline names
+// hold no dots, so the first dot after the prefix ends the pipeline and the last dot starts the partition.
+func offsetKey(pipeline string, tp TopicPartition) string {
+	return offsetPrefix + pipeline + "." + tp.Topic + "." + strconv.Itoa(int(tp.Partition))
+}
+
+// StoredOffsets returns the next offsets to consume that the table records for pipeline.
+func StoredOffsets(t *table.Table, pipeline string) Offsets {
+	prefix := offsetPrefix + pipeline + "."
+	out := Offsets{}
+	for k, v := range t.Properties() {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		dot := strings.LastIndexByte(rest, '.')
+		if dot <= 0 {
+			continue
+		}
+		p, err1 := strconv.ParseInt(rest[dot+1:], 10, 32)
+		o, err2 := strconv.ParseInt(v, 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out[TopicPartition{Topic: rest[:dot], Partition: int32(p)}] = o
+	}
+	return out
+}
+
+// Get returns the offset for tp, or NoOffset.
+func (o Offsets) Get(tp TopicPartition) int64 {
+	if v, ok := o[tp]; ok {
+		return v
+	}
+	return NoOffset
+}
+
+// WriteFiles writes rec as Parquet data files of t (split by t's partition spec) without committing them.
+// Files that never get committed are orphans; they are invisible to readers, which use snapshot file lists.
+func WriteFiles(ctx context.Context, t *table.Table, rec arrow.RecordBatch) ([]iceberg.DataFile, error) {
+	if rec.NumRows() == 0 {
+		return nil, nil
+	}
+	rec.Retain() // WriteRecords releases what it consumes.
+	one := func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) }
+	var files []iceberg.DataFile
+	for df, err := range table.WriteRecords(ctx, t, rec.Schema(), iter.Seq2[arrow.RecordBatch, error](one)) {
+		if err != nil {
+			return nil, fmt.Errorf("writing data files for %s: %w", strings.Join(t.Identifier(), "."), err)
+		}
+		files = append(files, df)
+	}
+	return files, nil
+}
+
+// FencedError reports that the table's stored offset for a partition is not the one the batch was planned
+// from: another worker committed that partition, so the batch must be discarded and the partition re-sought.
+type FencedError struct {
+	Table     string
+	Partition TopicPartition
+	Expected  int64
+	Stored    int64
+}
+
+func (e *FencedError) Error() string {
+	return fmt.Sprintf("table %s: partition %s: stored next offset is %d, batch was planned from %d: another worker committed it",
+		e.Table, e.Partition, e.Stored, e.Expected)
+}
+
+// Batch is one commit to one table: data files plus the offsets they cover.
+type Batch struct {
+	Pipeline string
+	Files    []iceberg.DataFile
+	// From holds, for every partition in Next, the next offset the table stored when the batch was planned
+	// (NoOffset when it stored none). The commit fails with *FencedError if the table now stores another.
+	From Offsets
+	// Next holds the next offset to consume per partition after this batch.
+	Next Offsets
+	// Summary is added to the snapshot summary.
+	Summary iceberg.Properties
+}
+
+// CommitResult tells what a commit did.
+type CommitResult struct {
+	Table     *table.Table
+	Conflicts int // optimistic-concurrency conflicts retried on a reloaded table
+}
+
+// maxConflictRetries bounds how often one batch is replanned on a table that keeps moving under it.
+const maxConflictRetries = 50
+
+// Commit atomically adds the batch's files and records its offsets in t's properties, asserting that the
+// table's current snapshot is the one the commit was planned on. When another writer moved the table it
+// reloads the table, re-checks the stored offsets (returning *FencedError if any of the batch's partitions
+// moved) and tries again on the new base.
+func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) {
+	name := strings.Join(t.Identifier(), ".")
+	props := make(iceberg.Properties, len(b.Next))
+	for tp, off := range b.Next {
+		props[offsetKey(b.Pipeline, tp)] = strconv.FormatInt(off, 10)
+	}
+	res := CommitResult{Table: t}
+	for {
+		if err := checkFence(name, res.Table, b); err != nil {
+			return res, err
+		}
+		txn := res.Table.NewTransaction()
+		if err := txn.AssertRefSnapshotID(""); err != nil {
+			return res, fmt.Errorf("committing to %s: %w", name, err)
+		}
+		if err := txn.SetProperties(props); err != nil {
+			return res, fmt.Errorf("committing to %s: %w", name, err)
+		}
+		if len(b.Files) > 0 {
+			if err := txn.AddDataFiles(ctx, b.Files, b.Summary, table.WithoutDuplicateCheck()); err != nil {
+				return res, fmt.Errorf("committing to %s: %w", name, err)
+			}
+		}
+		nt, err := txn.Commit(ctx)
+		if err == nil {
+			res.Table = nt
+			return res, nil
+		}
+		if !errors.Is(err, table.ErrCommitFailed) || res.Conflicts >= maxConflictRetries {
+			return res, fmt.Errorf("committing to %s: %w", name, err)
+		}
+		res.Conflicts++
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("committing to %s: %w", name, err)
+		}
+		if err := res.Table.Refresh(ctx); err != nil {
+			return res, fmt.Errorf("reloading %s after a conflict: %w", name, err)
+		}
+	}
+}
+
+func checkFence(name string, t *table.Table, b Batch) error {
+	stored := StoredOffsets(t, b.Pipeline)
+	tps := make([]TopicPartition, 0, len(b.Next))
+	for tp := range b.Next {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(i, j int) bool {
+		if tps[i].Topic != tps[j].Topic {
+			return tps[i].Topic < tps[j].Topic
+		}
+		return tps[i].Partition < tps[j].Partition
+	})
+	for _, tp := range tps {
+		if want, got := b.From.Get(tp), stored.Get(tp); want != got {
+			return &FencedError{Table: name, Partition: tp, Expected: want, Stored: got}
+		}
+	}
+	return nil
+}

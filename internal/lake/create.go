@@ -1,0 +1,151 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+)
+
+// Column describes one table column: a name, a Big Father type name (string, long, int, double, float, boolean,
+// timestamp, date, binary) and whether it is required.
+type Column struct {
+	Name     string
+	Type     string
+	Required bool
+}
+
+// Partition is one partition field: a transform (identity, year, month, day, hour, bucket, truncate) over a
+// column; Param is the bucket count or truncate width.
+type Partition struct {
+	Transform string
+	Column    string
+	Param     int
+}
+
+// TableSpec is what a table must look like when it is first created.
+type TableSpec struct {
+	Name       string // namespace.table
+	Columns    []Column
+	Partitions []Partition
+}
+
+// IcebergType maps a Big Father column type to its Iceberg type.
+func IcebergType(name string) (iceberg.Type, error) {
+	switch name {
+	case "string":
+		return iceberg.PrimitiveTypes.String, nil
+	case "long":
+		return iceberg.PrimitiveTypes.Int64, nil
+	case "int":
+		return iceberg.PrimitiveTypes.Int32, nil
+	case "double":
+		return iceberg.PrimitiveTypes.Float64, nil
+	case "float":
+		return iceberg.PrimitiveTypes.Float32, nil
+	case "boolean":
+		return iceberg.PrimitiveTypes.Bool, nil
+	case "timestamp":
+		return iceberg.PrimitiveTypes.TimestampTz, nil
+	case "date":
+		return iceberg.PrimitiveTypes.Date, nil
+	case "binary":
+		return iceberg.PrimitiveTypes.Binary, nil
+	}
+	return nil, fmt.Errorf("unknown column type %q", name)
+}
+
+func (s TableSpec) schema() (*iceberg.Schema, error) {
+	fields := make([]iceberg.NestedField, 0, len(s.Columns))
+	for i, c := range s.Columns {
+		typ, err := IcebergType(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		fields = append(fields, iceberg.NestedField{ID: i + 1, Name: c.Name, Type: typ, Required: c.Required})
+	}
+	return iceberg.NewSchema(0, fields...), nil
+}
+
+func (s TableSpec) partitionSpec(sc *iceberg.Schema) (*iceberg.PartitionSpec, error) {
+	fields := make([]iceberg.PartitionField, 0, len(s.Partitions))
+	for i, p := range s.Partitions {
+		src, ok := sc.FindFieldByName(p.Column)
+		if !ok {
+			return nil, fmt.Errorf("partition %s(%s): no such column", p.Transform, p.Column)
+		}
+		var tr iceberg.Transform
+		name := p.Column + "_" + p.Transform
+		switch p.Transform {
+		case "identity":
+			tr, name = iceberg.IdentityTransform{}, p.Column
+		case "year":
+			tr = iceberg.YearTransform{}
+		case "month":
+			tr = iceberg.MonthTransform{}
+		case "day":
+			tr = iceberg.DayTransform{}
+		case "hour":
+			tr = iceberg.HourTransform{}
+		case "bucket":
+			tr = iceberg.BucketTransform{NumBuckets: p.Param}
+		case "truncate":
+			tr = iceberg.TruncateTransform{Width: p.Param}
+		default:
+			return nil, fmt.Errorf("unknown partition transform %q", p.Transform)
+		}
+		fields = append(fields, iceberg.PartitionField{SourceIDs: []int{src.ID}, FieldID: 1000 + i, Name: name, Transform: tr})
+	}
+	spec := iceberg.NewPartitionSpec(fields...)
+	return &spec, nil
+}
+
+// tableProperties keep metadata growth bounded on long-running pipelines and keep library-level commit retries
+// off: the stage worker owns conflict handling (DESIGN.md, exactly-once step 3).
+var tableProperties = iceberg.Properties{
+	"write.metadata.delete-after-commit.enabled": "true",
+	"write.metadata.previous-versions-max":       "50",
+	"commit.retry.num-retries":                   "0",
+	"write.parquet.compression-codec":            "zstd",
+	"write.target-file-size-bytes":               "268435456",
+	"format-version":                             "2",
+}
+
+// EnsureTable loads the table named in spec, creating its namespace and the table on first use. Two processes
+// racing to create it both end up with the one table.
+func (l *Lake) EnsureTable(ctx context.Context, spec TableSpec) (*table.Table, error) {
+	ident := Ident(spec.Name)
+	if len(ident) != 2 {
+		return nil, fmt.Errorf("table name %q: expected namespace.table", spec.Name)
+	}
+	t, err := l.cat.LoadTable(ctx, ident)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, fmt.Errorf("loading table %s: %w", spec.Name, err)
+	}
+	sc, err := spec.schema()
+	if err != nil {
+		return nil, fmt.Errorf("creating table %s: %w", spec.Name, err)
+	}
+	ps, err := spec.partitionSpec(sc)
+	if err != nil {
+		return nil, fmt.Errorf("creating table %s: %w", spec.Name, err)
+	}
+	ns := ident[:1]
+	if err := l.cat.CreateNamespace(ctx, ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		return nil, fmt.Errorf("creating namespace %s: %w", ns[0], err)
+	}
+	t, err = l.cat.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(ps), catalog.WithProperties(tableProperties))
+	if errors.Is(err, catalog.ErrTableAlreadyExists) {
+		t, err = l.cat.LoadTable(ctx, ident)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating table %s: %w", spec.Name, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,138 @@
+// Package lake owns Big Father's Iceberg side: opening catalogs, creating tables from column specs, writing
+// Parquet data files, and committing them together with the Kafka offsets they cover (the exactly-once protocol
+// of DESIGN.md).
+package lake
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	sqlcat "github.com/apache/iceberg-go/catalog/sql"
+	"github.com/apache/iceberg-go/table"
+	"github.com/uptrace/bun/driver/sqliteshim"
+)
+
+// Lake is an open Iceberg catalog plus the warehouse location new tables are created under.
+type Lake struct {
+	cat       catalog.Catalog
+	closer    func() error
+	warehouse string // URI: file:///abs/path or s3://bucket/prefix
+}
+
+// Open connects to the catalog named by catalogURI (sqlite://PATH, or an Iceberg REST catalog http(s) URL) and
+// uses warehouse (a local path or s3://bucket/prefix) for new tables.
+func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
+	wh, err := warehouseURI(warehouse)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lake{warehouse: wh}
+	switch {
+	case strings.HasPrefix(catalogURI, "sqlite://"):
+		path := strings.TrimPrefix(catalogURI, "sqlite://")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
+		}
+		// WAL and a busy timeout let several stage processes share one catalog file.
+		dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		db, err := sql.Open(sqliteshim.ShimName, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
+		}
+		c, err := sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, iceberg.Properties{"warehouse": wh})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
+		}
+		l.cat, l.closer = c, db.Close
+	case strings.HasPrefix(catalogURI, "http://"), strings.HasPrefix(catalogURI, "https://"):
+		c, err := rest.NewCatalog(ctx, "bigfather", catalogURI, rest.WithWarehouseLocation(wh))
+		if err != nil {
+			return nil, fmt.Errorf("opening REST catalog %s: %w", catalogURI, err)
+		}
+		l.cat, l.closer = c, func() error { return nil }
+	default:
+		return nil, fmt.Errorf("opening catalog: unsupported catalog uri %q (expected sqlite://PATH or an http(s):// REST catalog)", catalogURI)
+	}
+	return l, nil
+}
+
+// Close releases the catalog connection.
+func (l *Lake) Close() error {
+	if l.closer == nil {
+		return nil
+	}
+	err := l.closer()
+	l.closer = nil
+	return err
+}
+
+// Catalog returns the underlying Iceberg catalog.
+func (l *Lake) Catalog() catalog.Catalog { return l.cat }
+
+func warehouseURI(warehouse string) (string, error) {
+	if warehouse == "" {
+		return "", errors.New("opening lake: warehouse is empty")
+	}
+	if strings.Contains(warehouse, "://") {
+		return strings.TrimRight(warehouse, "/"), nil
+	}
+	abs, err := filepath.Abs(warehouse)
+	if err != nil {
+		return "", fmt.Errorf("resolving warehouse %q: %w", warehouse, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("creating warehouse %q: %w", abs, err)
+	}
+	return (&url.URL{Scheme: "file", Path: abs}).String(), nil
+}
+
+// LocalPath turns a file:// URI (or a plain path) into a local path; other schemes are returned unchanged.
+func LocalPath(uri string) string {
+	if strings.HasPrefix(uri, "file://") {
+		if u, err := url.Parse(uri); err == nil {
+			return u.Path
+		}
+		return strings.TrimPrefix(uri, "file://")
+	}
+	return uri
+}
+
+// Ident splits "namespace.table" into an Iceberg identifier.
+func Ident(name string) table.Identifier { return table.Identifier(strings.Split(name, ".")) }
+
+// LoadTable loads a table by "namespace.table".
+func (l *Lake) LoadTable(ctx context.Context, name string) (*table.Table, error) {
+	t, err := l.cat.LoadTable(ctx, Ident(name))
+	if err != nil {
+		return nil, fmt.Errorf("loading table %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// Tables lists every table in every namespace as "namespace.table".
+func (l *Lake) Tables(ctx context.Context) ([]string, error) {
+	nss, err := l.cat.ListNamespaces(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing namespaces: %w", err)
+	}
+	var out []string
+	for _, ns := range nss {
+		for id, err := range l.cat.ListTables(ctx, ns) {
+			if err != nil {
+				return nil, fmt.Errorf("listing tables in %s: %w", strings.Join(ns, "."), err)
+			}
+			out = append(out, strings.Join(id, "."))
+		}
+	}
+	return out, nil
+}
