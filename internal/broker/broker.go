@@ -6,9 +6,10 @@
 // in Kafka. With a DataDir, topics, records, committed offsets and producer IDs
 // survive Close and a later Start on the same directory.
 //
-// It is a development broker: one node, no replication, no fsync per batch
-// (data is synced on segment roll and on Close, like Kafka's defaults), so a
-// crash (kill -9) can lose the most recent batches. Do not point production
+// It is a development broker: one node, no replication and no fsync per batch
+// (files are synced on segment roll and on Close, like Kafka's defaults). A
+// killed process loses nothing it acknowledged (TestCrashRecovery); an OS
+// crash or power loss can lose the latest batches. Do not point production
 // data at it.
 //
 // # Non-obvious
@@ -24,8 +25,15 @@
 //   - Auto creation happens only when the client also asks for it: kgo clients
 //     need kgo.AllowAutoTopicCreation (a producer without it gets
 //     UNKNOWN_TOPIC_OR_PARTITION until the topic exists).
-//   - kfake writes segments as it goes but writes its state snapshot (topic
-//     list, partition high watermarks, group log compaction) on Close. kfake's
+//   - kfake's own auto creation (kfake.AllowAutoTopicCreation) does not
+//     persist the new topic until Close, so after a crash the topic and its
+//     records were gone although the segment files were on disk. We leave it
+//     off and create topics through a metadata control function calling
+//     Cluster.CreateTopic, which persists at once (see autoCreate).
+//   - kfake appends records to segment files and commits to groups.log before
+//     it answers, so a killed process keeps acknowledged records and committed
+//     offsets. Close also writes a state snapshot that makes the next start
+//     quicker. kfake's
 //     Close cannot fail, so we capture the errors it logs while shutting down
 //     and return them from Close.
 //   - kfake does not lock its data directory. Two clusters on one directory
@@ -44,8 +52,11 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DefaultListen is the address Start listens on when Options.Listen is empty.
@@ -80,6 +91,8 @@ type Broker struct {
 	addr    string
 	log     *logAdapter
 	lock    *os.File
+	parts   int
+	closing atomic.Bool // stops auto creation racing kfake's shutdown
 
 	closeOnce sync.Once
 	closeErr  error
@@ -108,7 +121,7 @@ func Start(opts Options) (*Broker, error) {
 		parts = DefaultPartitions
 	}
 
-	b := &Broker{log: &logAdapter{l: opts.Logger}}
+	b := &Broker{log: &logAdapter{l: opts.Logger}, parts: parts}
 
 	kopts := []kfake.Opt{
 		kfake.Ports(int(port)), // one node
@@ -120,7 +133,6 @@ func Start(opts Options) (*Broker, error) {
 			}
 			return ln, err
 		}),
-		kfake.AllowAutoTopicCreation(),
 		kfake.DefaultNumPartitions(parts),
 		kfake.WithLogger(b.log),
 	}
@@ -142,10 +154,33 @@ func Start(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: starting kfake on %s: %w", listen, err)
 	}
 	b.cluster = c
+	c.ControlKey(int16(kmsg.Metadata), b.autoCreate)
 	if opts.Logger != nil {
 		opts.Logger.Info("broker started", "addr", b.addr, "data_dir", opts.DataDir, "partitions", parts)
 	}
 	return b, nil
+}
+
+// autoCreate is a kfake control function that sees every metadata request and
+// creates the unknown topics it names, when the client allows auto creation,
+// before kfake answers it. kfake's own auto creation (kfake.AllowAutoTopicCreation)
+// does not write the topic list to disk, so a crash before Close lost every
+// auto-created topic with its records; CreateTopic persists it at once.
+func (b *Broker) autoCreate(kreq kmsg.Request) (kmsg.Response, error, bool) {
+	req, ok := kreq.(*kmsg.MetadataRequest)
+	if !ok || !req.AllowAutoTopicCreation || b.closing.Load() {
+		return nil, nil, false
+	}
+	for _, t := range req.Topics {
+		if t.Topic == nil || *t.Topic == "" || b.cluster.TopicInfo(*t.Topic) != nil {
+			continue
+		}
+		err := b.cluster.CreateTopic(*t.Topic, int32(b.parts), nil)
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			b.log.Logf(kfake.LogLevelWarn, "auto-creating topic %q: %v", *t.Topic, err)
+		}
+	}
+	return nil, nil, false // let kfake answer, now that the topics exist
 }
 
 // Addr returns the host:port the broker listens on, with the actual port when
@@ -157,6 +192,7 @@ func (b *Broker) Addr() string { return b.addr }
 // call's result.
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
+		b.closing.Store(true)
 		b.log.startCapture()
 		b.cluster.Close()
 		errs := b.log.stopCapture()

@@ -30,7 +30,6 @@ func newClient(t *testing.T, b *Broker, opts ...kgo.Opt) *kgo.Client {
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	t.Cleanup(cl.Close)
 	return cl
 }
 
@@ -38,6 +37,7 @@ func newClient(t *testing.T, b *Broker, opts ...kgo.Opt) *kgo.Client {
 func produceN(t *testing.T, b *Broker, topic string, n int) {
 	t.Helper()
 	cl := newClient(t, b, kgo.DefaultProduceTopic(topic))
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	recs := make([]*kgo.Record, n)
@@ -91,13 +91,15 @@ func checkRecords(t *testing.T, got map[string]string, n int) {
 func consumeAll(t *testing.T, b *Broker, topic string, n int) {
 	t.Helper()
 	cl := newClient(t, b, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
 	checkRecords(t, consumeN(t, cl, n), n)
-	cl.Close()
 }
 
 func partitionCount(t *testing.T, b *Broker, topic string) int {
 	t.Helper()
-	adm := kadm.NewClient(newClient(t, b))
+	cl := newClient(t, b)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	tds, err := adm.ListTopics(ctx, topic)
@@ -115,7 +117,9 @@ func partitionCount(t *testing.T, b *Broker, topic string) int {
 // offsets, partition by partition.
 func groupOffsets(t *testing.T, b *Broker, group, topic string) (committed, end map[int32]int64) {
 	t.Helper()
-	adm := kadm.NewClient(newClient(t, b))
+	cl := newClient(t, b)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	os, err := adm.FetchOffsets(ctx, group)
@@ -139,6 +143,41 @@ func groupOffsets(t *testing.T, b *Broker, group, topic string) (committed, end 
 	return committed, end
 }
 
+// consumeAndCommit has a group member consume all n records of topic and
+// commit, then leave.
+func consumeAndCommit(t *testing.T, b *Broker, group, topic string, n int) {
+	t.Helper()
+	gcl := newClient(t, b, kgo.ConsumeTopics(topic), kgo.ConsumerGroup(group),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	defer gcl.Close() // leaves the group
+	checkRecords(t, consumeN(t, gcl, n), n)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := gcl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("CommitUncommittedOffsets: %v", err)
+	}
+}
+
+// checkCommitted checks the group committed the end offset of every partition
+// of topic, and that the partitions hold n records.
+func checkCommitted(t *testing.T, b *Broker, group, topic string, n int) {
+	t.Helper()
+	committed, end := groupOffsets(t, b, group, topic)
+	if len(end) != DefaultPartitions {
+		t.Fatalf("end offsets for %d partitions, want %d", len(end), DefaultPartitions)
+	}
+	var sum int64
+	for p, e := range end {
+		if committed[p] != e {
+			t.Errorf("partition %d: committed %d, end %d", p, committed[p], e)
+		}
+		sum += e
+	}
+	if sum != int64(n) {
+		t.Fatalf("end offsets sum to %d, want %d", sum, n)
+	}
+}
+
 func TestPersistAndGroups(t *testing.T) {
 	const n = 1000
 	dir := t.TempDir()
@@ -153,35 +192,9 @@ func TestPersistAndGroups(t *testing.T) {
 	}
 	consumeAll(t, b, testTopic, n)
 
-	// A group member consumes everything and commits.
 	const group = "broker.test.group"
-	gcl := newClient(t, b, kgo.ConsumeTopics(testTopic), kgo.ConsumerGroup(group),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
-	checkRecords(t, consumeN(t, gcl, n), n)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := gcl.CommitUncommittedOffsets(ctx); err != nil {
-		t.Fatalf("CommitUncommittedOffsets: %v", err)
-	}
-	gcl.Close() // leaves the group
-	checkCommitted := func(b *Broker) {
-		t.Helper()
-		committed, end := groupOffsets(t, b, group, testTopic)
-		if len(end) != DefaultPartitions {
-			t.Fatalf("end offsets for %d partitions, want %d", len(end), DefaultPartitions)
-		}
-		var sum int64
-		for p, e := range end {
-			if committed[p] != e {
-				t.Errorf("partition %d: committed %d, end %d", p, committed[p], e)
-			}
-			sum += e
-		}
-		if sum != n {
-			t.Fatalf("end offsets sum to %d, want %d", sum, n)
-		}
-	}
-	checkCommitted(b)
+	consumeAndCommit(t, b, group, testTopic, n)
+	checkCommitted(t, b, group, testTopic, n)
 
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -196,7 +209,7 @@ func TestPersistAndGroups(t *testing.T) {
 		t.Fatalf("after restart: %d partitions, want %d", got, DefaultPartitions)
 	}
 	consumeAll(t, b2, testTopic, n)
-	checkCommitted(b2)
+	checkCommitted(t, b2, group, testTopic, n)
 
 	// Topics are still auto-created after a restart.
 	produceN(t, b2, testTopic+".2", 10)

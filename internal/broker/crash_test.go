@@ -17,6 +17,7 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 		produceN(t, b, testTopic, n)
+		consumeAndCommit(t, b, "crash.group", testTopic, n)
 		os.Exit(0) // no Close: nothing is flushed or snapshotted
 	}
 
@@ -31,4 +32,5 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("after crash: %d partitions, want %d", got, DefaultPartitions)
 	}
 	consumeAll(t, b, testTopic, n)
+	checkCommitted(t, b, "crash.group", testTopic, n)
 }

@@ -119,7 +119,7 @@ func Produce(ctx context.Context, opts ProduceOptions) (produced int, err error)
 		}
 		errMu.Lock()
 		if firstErr == nil {
-			firstErr = fmt.Errorf("partition %d: %w", r.Partition, err)
+			firstErr = fmt.Errorf("record for %s: %w", r.Key, err)
 			failed.Store(true)
 		}
 		errMu.Unlock()

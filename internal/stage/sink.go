@@ -3,7 +3,6 @@ package stage
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -56,16 +55,20 @@ func RejectedTableSpec(p *config.Pipeline) lake.TableSpec {
 	}
 }
 
-// sink buffers the rows bound for one table and remembers the offsets that table stores.
+// sink buffers the rows bound for one table. The poll loop owns the builders, rows, bytes and skipBelow; the
+// committer owns tbl and stored. The two meet only while the committer is drained (worker.drain), so the
+// channel hand-off orders every access.
 type sink struct {
 	name  string
 	tbl   *table.Table
 	rb    *array.RecordBuilder
 	rows  int
 	bytes int64
-	// from holds the next offset the table stores per partition, as of the worker's last read or commit.
-	// Records below it are already in the table and are not added again.
-	from lake.Offsets
+	// stored holds the next offset the table stores per partition, as of the last read or commit.
+	stored lake.Offsets
+	// skipBelow holds, per partition, the stored offset read when the partition was assigned: records below it
+	// are already in the table and are not added again.
+	skipBelow lake.Offsets
 
 	// Builders of the metadata columns, and of the rejected table's own columns (nil on the main table).
 	topic, reasonCode, reason *array.StringBuilder
@@ -83,7 +86,7 @@ func newSink(tbl *table.Table, cols []config.Column) (*sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("table %s: arrow schema: %w", name, err)
 	}
-	s := &sink{name: name, tbl: tbl, rb: array.NewRecordBuilder(memory.DefaultAllocator, sc), from: lake.Offsets{}}
+	s := &sink{name: name, tbl: tbl, rb: array.NewRecordBuilder(memory.DefaultAllocator, sc), stored: lake.Offsets{}, skipBelow: lake.Offsets{}}
 	used := make([]bool, len(sc.Fields()))
 	field := func(col string) (array.Builder, error) {
 		idx := sc.FieldIndices(col)
@@ -202,56 +205,58 @@ func (s *sink) addRejected(r *kgo.Record, rej *Rejection, ingestedAt int64) {
 	s.addMeta(r, ingestedAt)
 }
 
+// seal hands out the buffered rows as one record batch and starts an empty buffer sized like the last one.
+func (s *sink) seal() (arrow.RecordBatch, int) {
+	rec, rows := s.rb.NewRecordBatch(), s.rows
+	s.rows, s.bytes = 0, 0
+	if rows > 0 {
+		s.rb.Reserve(rows)
+	}
+	return rec, rows
+}
+
 // discard drops the buffered rows.
 func (s *sink) discard() {
-	rec := s.rb.NewRecordBatch()
+	rec, _ := s.seal()
 	rec.Release()
-	s.rows, s.bytes = 0, 0
 }
 
 // progress returns, for the partitions whose consumed position passed what the table stores, the offsets the
 // table stores now (from) and the ones to store (next).
-func (s *sink) progress(parts map[lake.TopicPartition]*partState) (from, next lake.Offsets) {
+func (s *sink) progress(consumed lake.Offsets) (from, next lake.Offsets) {
 	from, next = lake.Offsets{}, lake.Offsets{}
-	for tp, st := range parts {
-		if st.next < 0 {
-			continue
-		}
-		stored := s.from.Get(tp)
-		if st.next > stored {
-			from[tp], next[tp] = stored, st.next
+	for tp, n := range consumed {
+		stored := s.stored.Get(tp)
+		if n > stored {
+			from[tp], next[tp] = stored, n
 		}
 	}
 	return from, next
 }
 
-// commit writes the buffered rows and commits them with the offsets they cover.
-func (s *sink) commit(ctx context.Context, pipeline string, parts map[lake.TopicPartition]*partState) (rows int, conflicts int, err error) {
-	from, next := s.progress(parts)
-	if len(next) == 0 && s.rows == 0 {
-		return 0, 0, nil
+// commit writes rec's rows and commits them with the offsets consumed up to the end of the batch.
+func (s *sink) commit(ctx context.Context, pipeline string, rec arrow.RecordBatch, consumed lake.Offsets) (conflicts int, err error) {
+	from, next := s.progress(consumed)
+	if len(next) == 0 && rec.NumRows() == 0 {
+		return 0, nil
 	}
-	rec := s.rb.NewRecordBatch()
-	defer rec.Release()
-	rows = s.rows
 	files, err := lake.WriteFiles(ctx, s.tbl, rec)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	res, err := lake.Commit(ctx, s.tbl, lake.Batch{
 		Pipeline: pipeline,
 		Files:    files,
 		From:     from,
 		Next:     next,
-		Summary:  map[string]string{"bigfather.pipeline": pipeline, "bigfather.committed-at": time.Now().UTC().Format(time.RFC3339Nano)},
+		Summary:  map[string]string{"bigfather.pipeline": pipeline},
 	})
-	s.rows, s.bytes = 0, 0
 	if err != nil {
-		return 0, res.Conflicts, err
+		return res.Conflicts, err
 	}
 	s.tbl = res.Table
 	for tp, off := range next {
-		s.from[tp] = off
+		s.stored[tp] = off
 	}
-	return rows, res.Conflicts, nil
+	return res.Conflicts, nil
 }

@@ -1,6 +1,11 @@
 // Package stage is the Big Father core: it consumes Kafka topics, decodes and checks every record, and commits
 // rows to Iceberg tables together with the offsets they cover, so a crash, restart or rebalance at any instant
 // loses and duplicates nothing (DESIGN.md, exactly-once protocol).
+//
+// A worker runs one consumer-group session at a time. Its poll loop decodes records into the active buffers of
+// the main and the rejected table; when a bound is reached it seals them into a batch for the session's
+// committer goroutine, which writes the Parquet files and commits each table in order while the poll loop
+// decodes the next batch. Rebalances, shutdown and assignment drain the committer first.
 package stage
 
 import (
@@ -12,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -27,43 +33,64 @@ type Options struct {
 	Lake     *lake.Lake
 	Metrics  *monitor.Metrics
 	Logger   *slog.Logger
-	// ClientOptions are extra franz-go options (tests use them to shorten group timeouts).
+	// InstanceID, when set, makes the worker a static group member: a restarted process with the same id takes
+	// its partitions back at once instead of waiting for the session timeout.
+	InstanceID string
+	// SessionTimeout is the consumer-group session timeout; default 10s.
+	SessionTimeout time.Duration
+	// ClientOptions are extra franz-go options.
 	ClientOptions []kgo.Opt
 }
 
 // partState is the consumed position of one assigned partition.
 type partState struct {
-	next int64 // next offset to accept; -1 until the first record arrives (start of log or end of log)
+	next int64 // next offset to accept; -1 until the first record arrives (start or end of the log)
 }
 
-// worker stages one pipeline. Its state is guarded by mu: the poll loop and the group's rebalance callbacks both
-// touch it.
+// batch is a sealed buffer on its way to the committer.
+type batch struct {
+	recs     []arrow.RecordBatch // one per sink, in w.sinks order
+	consumed lake.Offsets        // next offset per partition after the batch
+	done     chan struct{}       // closed once committed or dropped; nil when nobody waits
+}
+
+// errDropped marks batches that must not be committed because partitions were lost.
+var errDropped = errors.New("partitions lost: dropping buffered batches")
+
+// worker stages one pipeline. mu guards the poll-side state: the poll loop and the group's callbacks share it.
 type worker struct {
-	opts    Options
-	p       *config.Pipeline
-	log     *slog.Logger
-	m       *monitor.Metrics
-	mu      sync.Mutex
-	dec     *decoder
-	main    *sink
-	rejects *sink
-	parts   map[lake.TopicPartition]*partState
-	// restart is set when the buffered batch had to be dropped (fenced, partitions lost): the poll loop then
-	// starts a fresh consumer, which re-seeks every partition from the tables.
-	restart bool
+	opts  Options
+	p     *config.Pipeline
+	log   *slog.Logger
+	m     *monitor.Metrics
+	mu    sync.Mutex
+	dec   *decoder
+	main  *sink
+	rejs  *sink
+	sinks []*sink
+	parts map[lake.TopicPartition]*partState
 	// firstBuffered is when the oldest buffered record arrived; zero when nothing is buffered.
 	firstBuffered time.Time
 	cl            *kgo.Client
+	// pending feeds the session's committer; nil when no committer runs.
+	pending       chan *batch
+	committerDone chan struct{}
+	// failure is the committer's first error in this session; later batches are dropped.
+	failMu  sync.Mutex
+	failure error
 }
 
-// Run stages the pipeline until ctx ends, then flushes, commits and returns nil. Several processes running the
-// same pipeline share its partitions through the Kafka consumer group.
+// Run stages the pipeline until ctx ends, then commits what it consumed and returns nil. Several processes
+// running the same pipeline share its partitions through the Kafka consumer group.
 func Run(ctx context.Context, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = monitor.NewMetrics()
+	}
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = 10 * time.Second
 	}
 	p := opts.Pipeline
 	w := &worker{opts: opts, p: p, log: opts.Logger.With("pipeline", p.Name), m: opts.Metrics, dec: newDecoder(p.Table.Columns)}
@@ -78,11 +105,12 @@ func Run(ctx context.Context, opts Options) error {
 	if w.main, err = newSink(mainTbl, p.Table.Columns); err != nil {
 		return err
 	}
-	if w.rejects, err = newSink(rejTbl, nil); err != nil {
+	if w.rejs, err = newSink(rejTbl, nil); err != nil {
 		return err
 	}
+	w.sinks = []*sink{w.main, w.rejs}
 	for {
-		err := w.consume(ctx)
+		err := w.session(ctx)
 		if ctx.Err() != nil {
 			return err
 		}
@@ -107,10 +135,15 @@ func (w *worker) newClient() (*kgo.Client, error) {
 		kgo.AdjustFetchOffsetsFn(w.seekFromTables),
 		kgo.OnPartitionsRevoked(w.onRevoked),
 		kgo.OnPartitionsLost(w.onLost),
-		kgo.FetchMaxBytes(64 << 20),
-		kgo.FetchMaxPartitionBytes(16 << 20),
+		kgo.SessionTimeout(w.opts.SessionTimeout),
+		kgo.HeartbeatInterval(min(w.opts.SessionTimeout/5, 3*time.Second)),
+		kgo.FetchMaxBytes(8 << 20),
+		kgo.FetchMaxPartitionBytes(2 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.ClientID("bigfather-stage"),
+	}
+	if w.opts.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(w.opts.InstanceID))
 	}
 	if w.p.Start == "latest" {
 		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
@@ -121,23 +154,29 @@ func (w *worker) newClient() (*kgo.Client, error) {
 	return kgo.NewClient(opts...)
 }
 
-// consume runs one consumer-group session until ctx ends (returns nil after the final commit), a batch had to
-// be dropped (returns nil with w.restart cleared, so Run starts afresh), or a commit fails (returns the error).
-func (w *worker) consume(ctx context.Context) error {
+// session runs one consumer-group session. It returns nil after the final commit when ctx ends, nil when a
+// batch had to be dropped (Run then starts a fresh session, which re-seeks every partition from the tables),
+// and the error when a commit fails.
+func (w *worker) session(ctx context.Context) error {
 	cl, err := w.newClient()
 	if err != nil {
 		return fmt.Errorf("creating Kafka client: %w", err)
 	}
 	w.mu.Lock()
-	w.cl, w.restart = cl, false
+	w.cl = cl
 	w.parts = map[lake.TopicPartition]*partState{}
+	w.startCommitter()
 	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.discard() // whatever is left could not be committed; the next session re-reads it
-		w.mu.Unlock()
-		cl.Close()
-	}()
+	err = w.poll(ctx, cl)
+	w.mu.Lock()
+	w.discard() // anything left was not committed; the next session reads it again
+	w.stopCommitter()
+	w.mu.Unlock()
+	cl.Close()
+	return err
+}
+
+func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 	for {
 		wait := w.p.Commit.Interval
 		w.mu.Lock()
@@ -146,42 +185,44 @@ func (w *worker) consume(ctx context.Context) error {
 		}
 		w.mu.Unlock()
 		pollCtx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
-		fetches := cl.PollRecords(pollCtx, 20000)
+		fetches := cl.PollRecords(pollCtx, 10000)
 		cancel()
 		if ctx.Err() != nil {
 			cl.AllowRebalance()
-			return w.finalFlush(ctx)
+			return w.finalFlush()
 		}
 		if fetches.IsClientClosed() {
 			return errors.New("kafka client closed")
 		}
 		w.mu.Lock()
-		err := w.handle(ctx, fetches)
-		restart := w.restart
+		w.handle(fetches)
 		w.mu.Unlock()
 		cl.AllowRebalance()
-		if err != nil || restart {
+		if err := w.failed(); err != nil {
+			var fenced *lake.FencedError
+			if errors.As(err, &fenced) || errors.Is(err, errDropped) {
+				w.log.Warn("batch dropped; re-reading from the tables' offsets", "err", err)
+				return nil
+			}
 			return err
 		}
 	}
 }
 
-// finalFlush commits what is buffered on shutdown, with a fresh deadline since ctx is done.
-func (w *worker) finalFlush(ctx context.Context) error {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
+// finalFlush commits everything consumed on shutdown.
+func (w *worker) finalFlush() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.flush(fctx); err != nil {
+	w.drain()
+	w.mu.Unlock()
+	if err := w.failed(); err != nil {
 		return fmt.Errorf("final commit: %w", err)
 	}
-	w.commitGroupOffsets(fctx, true)
 	w.log.Info("stopped after the final commit")
 	return nil
 }
 
-// handle stages one poll's records and flushes when a bound is reached. Called with mu held.
-func (w *worker) handle(ctx context.Context, fetches kgo.Fetches) error {
+// handle stages one poll's records and seals a batch when a bound is reached. Called with mu held.
+func (w *worker) handle(fetches kgo.Fetches) {
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			w.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
@@ -195,16 +236,16 @@ func (w *worker) handle(ctx context.Context, fetches kgo.Fetches) error {
 		if st == nil {
 			return // not ours (any more)
 		}
-		mainFrom, rejFrom := w.main.from.Get(tp), w.rejects.from.Get(tp)
+		mainFrom, rejFrom := w.main.skipBelow.Get(tp), w.rejs.skipBelow.Get(tp)
 		for _, r := range fp.Records {
 			if r.Offset < st.next {
-				continue // already seen (a fetch from before a re-seek)
+				continue // already seen
 			}
 			st.next = r.Offset + 1
 			consumed++
 			if rej := w.dec.decode(r.Value); rej != nil {
 				if r.Offset >= rejFrom {
-					w.rejects.addRejected(r, rej, now)
+					w.rejs.addRejected(r, rej, now)
 					w.m.RowsRejected.WithLabelValues(w.p.Name, rej.Code).Inc()
 				}
 				continue
@@ -213,56 +254,131 @@ func (w *worker) handle(ctx context.Context, fetches kgo.Fetches) error {
 				w.main.addRow(r, w.dec.vals, now)
 			}
 		}
-		if len(fp.Records) > 0 || fp.HighWatermark > 0 {
-			next := st.next
-			if next < 0 {
-				next = fp.LogStartOffset
-			}
-			w.m.ConsumerLag.WithLabelValues(w.p.Name, tp.Topic, strconv.Itoa(int(tp.Partition))).Set(float64(max(fp.HighWatermark-next, 0)))
+		if st.next >= 0 {
+			w.m.ConsumerLag.WithLabelValues(w.p.Name, tp.Topic, strconv.Itoa(int(tp.Partition))).Set(float64(max(fp.HighWatermark-st.next, 0)))
 		}
 	})
-	if consumed > 0 {
-		w.m.RecordsConsumed.WithLabelValues(w.p.Name).Add(float64(consumed))
-		if w.firstBuffered.IsZero() {
-			w.firstBuffered = time.Now()
-		}
+	if consumed == 0 && w.firstBuffered.IsZero() {
+		return
 	}
+	w.m.RecordsConsumed.WithLabelValues(w.p.Name).Add(float64(consumed))
 	if w.firstBuffered.IsZero() {
-		return nil
+		w.firstBuffered = time.Now()
 	}
-	rows := w.main.rows + w.rejects.rows
-	bytes := w.main.bytes + w.rejects.bytes
+	rows := w.main.rows + w.rejs.rows
+	bytes := w.main.bytes + w.rejs.bytes
 	if rows >= w.p.Commit.MaxRows || bytes >= w.p.Commit.MaxBytes || time.Since(w.firstBuffered) >= w.p.Commit.Interval {
-		if err := w.flush(ctx); err != nil {
-			return err
-		}
-		w.commitGroupOffsets(ctx, false)
+		w.seal(nil)
 	}
-	return nil
 }
 
-// flush commits the buffered rows of every table with the offsets consumed so far. On a fence it drops the
-// batch and asks for a restart. Called with mu held.
-func (w *worker) flush(ctx context.Context) error {
-	if w.firstBuffered.IsZero() {
-		return nil
+// seal hands the buffered rows and the consumed offsets to the committer; it blocks while the committer is
+// busy with the previous batch, which bounds memory to two batches. Called with mu held.
+func (w *worker) seal(done chan struct{}) {
+	if w.pending == nil {
+		if done != nil {
+			close(done)
+		}
+		return
 	}
-	for _, s := range []*sink{w.main, w.rejects} {
+	b := &batch{consumed: lake.Offsets{}, done: done}
+	for tp, st := range w.parts {
+		if st.next >= 0 {
+			b.consumed[tp] = st.next
+		}
+	}
+	for _, s := range w.sinks {
+		rec, _ := s.seal()
+		b.recs = append(b.recs, rec)
+	}
+	w.firstBuffered = time.Time{}
+	w.pending <- b
+}
+
+// drain seals what is buffered and waits until the committer has committed everything before it. Called with
+// mu held; the committer never takes mu.
+func (w *worker) drain() {
+	done := make(chan struct{})
+	w.seal(done)
+	<-done
+}
+
+// discard drops everything buffered. Called with mu held.
+func (w *worker) discard() {
+	for _, s := range w.sinks {
+		s.discard()
+	}
+	w.firstBuffered = time.Time{}
+}
+
+func (w *worker) startCommitter() {
+	w.failMu.Lock()
+	w.failure = nil
+	w.failMu.Unlock()
+	w.pending = make(chan *batch, 1)
+	w.committerDone = make(chan struct{})
+	go w.commitLoop(w.pending, w.committerDone)
+}
+
+func (w *worker) stopCommitter() {
+	if w.pending == nil {
+		return
+	}
+	close(w.pending)
+	<-w.committerDone
+	w.pending = nil
+}
+
+func (w *worker) fail(err error) {
+	w.failMu.Lock()
+	defer w.failMu.Unlock()
+	if w.failure == nil {
+		w.failure = err
+	}
+}
+
+func (w *worker) failed() error {
+	w.failMu.Lock()
+	defer w.failMu.Unlock()
+	return w.failure
+}
+
+// commitLoop commits sealed batches in order. After a failure it drops the rest of the session's batches.
+func (w *worker) commitLoop(pending <-chan *batch, done chan<- struct{}) {
+	defer close(done)
+	// Commits run to completion even when the worker is stopping: the final flush needs them.
+	ctx := context.Background()
+	for b := range pending {
+		if w.failed() == nil {
+			if err := w.commitBatch(ctx, b); err != nil {
+				w.fail(err)
+			}
+		}
+		for _, r := range b.recs {
+			r.Release()
+		}
+		if b.done != nil {
+			close(b.done)
+		}
+	}
+}
+
+// commitBatch commits a batch to every table in turn (main, then rejected), then mirrors the offsets into the
+// consumer group.
+func (w *worker) commitBatch(ctx context.Context, b *batch) error {
+	for i, s := range w.sinks {
 		start := time.Now()
-		rows, conflicts, err := s.commit(ctx, w.p.Name, w.parts)
+		rows := b.recs[i].NumRows()
+		conflicts, err := s.commit(ctx, w.p.Name, b.recs[i], b.consumed)
 		w.m.Commits.WithLabelValues(w.p.Name, s.name, "conflict").Add(float64(conflicts))
 		var fenced *lake.FencedError
 		switch {
 		case errors.As(err, &fenced):
 			w.m.Commits.WithLabelValues(w.p.Name, s.name, "fenced").Inc()
 			w.m.BatchesDiscarded.WithLabelValues(w.p.Name, "fenced").Inc()
-			w.log.Warn("batch fenced; dropping it and re-reading from the tables", "err", err)
-			w.discard()
-			w.restart = true
-			return nil
+			return err
 		case err != nil:
 			w.m.Commits.WithLabelValues(w.p.Name, s.name, "error").Inc()
-			w.discard()
 			return err
 		}
 		w.m.Commits.WithLabelValues(w.p.Name, s.name, "ok").Inc()
@@ -272,57 +388,45 @@ func (w *worker) flush(ctx context.Context) error {
 			w.log.Debug("committed", "table", s.name, "rows", rows, "conflicts", conflicts, "took", time.Since(start))
 		}
 	}
-	w.firstBuffered = time.Time{}
+	w.commitGroupOffsets(ctx, b.consumed)
 	return nil
 }
 
-// discard drops everything buffered. Called with mu held.
-func (w *worker) discard() {
-	w.main.discard()
-	w.rejects.discard()
-	w.firstBuffered = time.Time{}
-}
-
-// commitGroupOffsets mirrors the committed table offsets into the consumer group, only so that standard lag
-// tools see progress (DESIGN.md step 4). Called with mu held.
-func (w *worker) commitGroupOffsets(ctx context.Context, wait bool) {
+// commitGroupOffsets mirrors committed table offsets into the consumer group, only so that standard lag tools
+// see progress (DESIGN.md step 4). The tables stay the source of truth.
+func (w *worker) commitGroupOffsets(ctx context.Context, consumed lake.Offsets) {
 	offsets := map[string]map[int32]kgo.EpochOffset{}
-	for tp, st := range w.parts {
-		if st.next < 0 {
-			continue
-		}
+	for tp, next := range consumed {
 		if offsets[tp.Topic] == nil {
 			offsets[tp.Topic] = map[int32]kgo.EpochOffset{}
 		}
-		offsets[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: st.next}
+		offsets[tp.Topic][tp.Partition] = kgo.EpochOffset{Epoch: -1, Offset: next}
 	}
 	if len(offsets) == 0 {
 		return
 	}
 	done := make(chan struct{})
 	w.cl.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
-		if err != nil && !errors.Is(err, context.Canceled) {
+		if err != nil {
 			w.log.Debug("committing group offsets", "err", err)
 		}
 		close(done)
 	})
-	if wait {
-		w.mu.Unlock()
-		<-done
-		w.mu.Lock()
-	}
+	<-done
 }
 
-// seekFromTables is called when partitions are assigned: it reads every table's stored offsets and starts each
-// partition at the smallest (DESIGN.md step 2). The group's own committed offsets are never used.
+// seekFromTables runs when partitions are assigned: after draining the committer it reads every table's stored
+// offsets and starts each new partition at the smallest (DESIGN.md step 2). The group's committed offsets are
+// never used.
 func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, s := range []*sink{w.main, w.rejects} {
+	w.drain()
+	for _, s := range w.sinks {
 		if err := s.tbl.Refresh(ctx); err != nil {
 			return nil, fmt.Errorf("reading offsets of %s: %w", s.name, err)
 		}
-		s.from = lake.StoredOffsets(s.tbl, w.p.Name)
+		s.stored = lake.StoredOffsets(s.tbl, w.p.Name)
 	}
 	out := make(map[string]map[int32]kgo.Offset, len(assigned))
 	for topic, parts := range assigned {
@@ -330,16 +434,22 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 		for part := range parts {
 			tp := lake.TopicPartition{Topic: topic, Partition: part}
 			seek, known := int64(-1), 0
-			for _, s := range []*sink{w.main, w.rejects} {
-				if off, ok := s.from[tp]; ok {
+			for _, s := range w.sinks {
+				off, ok := s.stored[tp]
+				if ok {
 					known++
 					if seek < 0 || off < seek {
 						seek = off
 					}
 				}
+				if ok {
+					s.skipBelow[tp] = off
+				} else {
+					delete(s.skipBelow, tp)
+				}
 			}
 			switch {
-			case known == 2 || (known == 1 && w.p.Start == "latest"):
+			case known == len(w.sinks) || (known > 0 && w.p.Start == "latest"):
 				out[topic][part] = kgo.NewOffset().At(seek).WithEpoch(-1)
 				w.parts[tp] = &partState{next: seek}
 			case w.p.Start == "latest":
@@ -355,26 +465,23 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 	return out, nil
 }
 
-// onRevoked commits what is buffered before partitions move to another worker, then forgets them.
-func (w *worker) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+// onRevoked commits everything consumed before partitions move to another worker, then forgets them.
+func (w *worker) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.flush(ctx); err != nil {
-		w.log.Error("commit before revocation failed; the batch will be re-read by the new owner", "err", err)
-		w.discard()
-		w.restart = true
-	}
+	w.drain()
 	w.forget(revoked)
 }
 
-// onLost drops the batch: partitions lost without a clean revoke may already be consumed elsewhere.
+// onLost drops what is buffered and queued: partitions lost without a clean revoke may already belong to
+// another worker. The session then restarts and re-seeks from the tables.
 func (w *worker) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.m.BatchesDiscarded.WithLabelValues(w.p.Name, "lost").Inc()
+	w.fail(errDropped)
 	w.discard()
 	w.forget(lost)
-	w.restart = true
 }
 
 func (w *worker) forget(parts map[string][]int32) {
