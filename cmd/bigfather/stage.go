@@ -21,6 +21,7 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	cfgPath := fs.String("config", "", "config file (required)")
 	pipeline := fs.String("pipeline", "", "run only this pipeline (default: all)")
 	httpAddr := fs.String("http", "", `HTTP address for /metrics and /healthz (default: the config's http; "off" disables)`)
+	instanceID := fs.String("instance-id", "", "static consumer-group member id: a restarted process with the same id resumes its partitions at once")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	if *httpAddr != "" {
 		addr = *httpAddr
 	}
-	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, addr, log, nil)
+	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, stagingOptions{httpAddr: addr, instanceID: *instanceID}, log)
 }
 
 func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error) {
@@ -57,10 +58,16 @@ func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error
 	return []*config.Pipeline{p}, nil
 }
 
-// runStaging opens the lake, serves HTTP and runs a worker per pipeline until ctx ends; extra runs alongside
-// (the demo producer under `up`).
-func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, httpAddr string,
-	log *slog.Logger, extra func(context.Context) error) error {
+// stagingOptions are the process-level settings of runStaging.
+type stagingOptions struct {
+	httpAddr   string
+	instanceID string
+	// extra runs alongside the workers (the demo producer under `up`).
+	extra func(context.Context) error
+}
+
+// runStaging opens the lake, serves HTTP and runs a worker per pipeline until ctx ends.
+func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, opts stagingOptions, log *slog.Logger) error {
 	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
 	if err != nil {
 		return err
@@ -68,8 +75,8 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	defer lk.Close()
 	metrics := monitor.NewMetrics()
 	g, gctx := errgroup.WithContext(ctx)
-	if httpAddr != "" && httpAddr != "off" {
-		srv, err := server.New(httpAddr, metrics, nil, log)
+	if opts.httpAddr != "" && opts.httpAddr != "off" {
+		srv, err := server.New(opts.httpAddr, metrics, nil, log)
 		if err != nil {
 			return err
 		}
@@ -78,7 +85,11 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	}
 	for _, p := range pipes {
 		g.Go(func() error {
-			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Logger: log})
+			instance := ""
+			if opts.instanceID != "" {
+				instance = opts.instanceID + "-" + p.Name
+			}
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Logger: log, InstanceID: instance})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
@@ -88,8 +99,8 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 			return nil
 		})
 	}
-	if extra != nil {
-		g.Go(func() error { return extra(gctx) })
+	if opts.extra != nil {
+		g.Go(func() error { return opts.extra(gctx) })
 	}
 	log.Info("staging", "pipelines", len(pipes), "brokers", brokers, "catalog", cfg.Catalog.URI, "warehouse", cfg.Warehouse)
 	return g.Wait()

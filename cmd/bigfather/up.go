@@ -52,5 +52,5 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 			return err
 		}
 	}
-	return runStaging(ctx, cfg, brokers, pipes, addr, log, extra)
+	return runStaging(ctx, cfg, brokers, pipes, stagingOptions{httpAddr: addr, extra: extra}, log)
 }
