@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,6 +22,7 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	cfgPath := fs.String("config", "", "config file (required)")
 	pipeline := fs.String("pipeline", "", "run only this pipeline (default: all)")
 	httpAddr := fs.String("http", "", `HTTP address for /metrics and /healthz (default: the config's http; "off" disables)`)
+	sessionTimeout := fs.Duration("session-timeout", 10*time.Second, "consumer-group session timeout: how soon a dead process's partitions move to the others")
 	instanceID := fs.String("instance-id", "", "static consumer-group member id: a restarted process with the same id resumes its partitions at once")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -40,7 +42,7 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	if *httpAddr != "" {
 		addr = *httpAddr
 	}
-	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, stagingOptions{httpAddr: addr, instanceID: *instanceID}, log)
+	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, stagingOptions{httpAddr: addr, instanceID: *instanceID, sessionTimeout: *sessionTimeout}, log)
 }
 
 func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error) {
@@ -60,8 +62,9 @@ func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error
 
 // stagingOptions are the process-level settings of runStaging.
 type stagingOptions struct {
-	httpAddr   string
-	instanceID string
+	httpAddr       string
+	instanceID     string
+	sessionTimeout time.Duration
 	// extra runs alongside the workers (the demo producer under `up`).
 	extra func(context.Context) error
 }
@@ -89,7 +92,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 			if opts.instanceID != "" {
 				instance = opts.instanceID + "-" + p.Name
 			}
-			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Logger: log, InstanceID: instance})
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}

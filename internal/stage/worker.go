@@ -429,7 +429,10 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 		s.stored = lake.StoredOffsets(s.tbl, w.p.Name)
 	}
 	out := make(map[string]map[int32]kgo.Offset, len(assigned))
+	n := 0
+	defer func() { w.log.Info("partitions assigned", "count", n, "owned", len(w.parts)) }()
 	for topic, parts := range assigned {
+		n += len(parts)
 		out[topic] = make(map[int32]kgo.Offset, len(parts))
 		for part := range parts {
 			tp := lake.TopicPartition{Topic: topic, Partition: part}
@@ -471,6 +474,7 @@ func (w *worker) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string]
 	defer w.mu.Unlock()
 	w.drain()
 	w.forget(revoked)
+	w.log.Info("partitions revoked after committing", "count", count(revoked), "owned", len(w.parts))
 }
 
 // onLost drops what is buffered and queued: partitions lost without a clean revoke may already belong to
@@ -482,6 +486,7 @@ func (w *worker) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 	w.fail(errDropped)
 	w.discard()
 	w.forget(lost)
+	w.log.Warn("partitions lost; dropped the buffered batch", "count", count(lost))
 }
 
 func (w *worker) forget(parts map[string][]int32) {
@@ -491,4 +496,12 @@ func (w *worker) forget(parts map[string][]int32) {
 			w.m.ConsumerLag.DeleteLabelValues(w.p.Name, topic, strconv.Itoa(int(p)))
 		}
 	}
+}
+
+func count(parts map[string][]int32) int {
+	n := 0
+	for _, ps := range parts {
+		n += len(ps)
+	}
+	return n
 }
