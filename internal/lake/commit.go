@@ -153,7 +153,7 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) 
 			res.Table = nt
 			return res, nil
 		}
-		if !errors.Is(err, table.ErrCommitFailed) || res.Conflicts >= maxConflictRetries {
+		if !isConflict(err) || res.Conflicts >= maxConflictRetries {
 			return res, fmt.Errorf("committing to %s: %w", name, err)
 		}
 		res.Conflicts++
@@ -164,6 +164,16 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) 
 			return res, fmt.Errorf("reloading %s after a conflict: %w", name, err)
 		}
 	}
+}
+
+// isConflict reports whether a failed commit lost a race with another writer and committed nothing, so that it
+// can be replanned on the reloaded table. A catalog whose compare-and-swap fails reports table.ErrCommitFailed,
+// but the SQL catalog first checks the commit's requirements (AssertRefSnapshotID and the like) against the
+// table it loads, before writing anything, and reports a failed one as a plain error reading
+// "requirement failed: ..." (iceberg-go v0.7.0, table/requirements.go); a table that moved under the commit
+// almost always shows up that way.
+func isConflict(err error) bool {
+	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed: ")
 }
 
 func checkFence(name string, t *table.Table, b Batch) error {

@@ -60,8 +60,10 @@ func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
 			return nil, fmt.Errorf("opening REST catalog %s: %w", catalogURI, err)
 		}
 		l.cat, l.closer = c, func() error { return nil }
+	case strings.HasPrefix(catalogURI, "postgres://"), strings.HasPrefix(catalogURI, "postgresql://"):
+		return nil, fmt.Errorf("opening catalog %s: Postgres catalogs are not supported yet (use sqlite://PATH or an http(s):// REST catalog)", redact(catalogURI))
 	default:
-		return nil, fmt.Errorf("opening catalog: unsupported catalog uri %q (expected sqlite://PATH or an http(s):// REST catalog)", catalogURI)
+		return nil, fmt.Errorf("opening catalog: unsupported catalog uri %q (expected sqlite://PATH or an http(s):// REST catalog)", redact(catalogURI))
 	}
 	return l, nil
 }
@@ -83,7 +85,10 @@ func warehouseURI(warehouse string) (string, error) {
 	if warehouse == "" {
 		return "", errors.New("opening lake: warehouse is empty")
 	}
-	if strings.Contains(warehouse, "://") {
+	if scheme, _, ok := strings.Cut(warehouse, "://"); ok {
+		if scheme != "file" {
+			return "", fmt.Errorf("opening lake: warehouse %s: %s:// warehouses are not supported yet (use a local path)", warehouse, scheme)
+		}
 		return strings.TrimRight(warehouse, "/"), nil
 	}
 	abs, err := filepath.Abs(warehouse)
@@ -94,6 +99,14 @@ func warehouseURI(warehouse string) (string, error) {
 		return "", fmt.Errorf("creating warehouse %q: %w", abs, err)
 	}
 	return (&url.URL{Scheme: "file", Path: abs}).String(), nil
+}
+
+// redact hides a password in a URI for messages.
+func redact(uri string) string {
+	if u, err := url.Parse(uri); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return uri
 }
 
 // LocalPath turns a file:// URI (or a plain path) into a local path; other schemes are returned unchanged.

@@ -1,0 +1,14 @@
+# Convenience targets; each is one plain command from the README.
+.PHONY: up test bench build
+
+up:
+	go run ./cmd/bigfather up --demo
+
+test:
+	go test ./...
+
+bench:
+	go test -run '^$$' -bench StageDemoEvents -benchtime 1x ./internal/stage/
+
+build:
+	go build -o bigfather ./cmd/bigfather
