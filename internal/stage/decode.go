@@ -1,9 +1,11 @@
 package stage
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -64,9 +66,14 @@ func newDecoder(cols []config.Column) *decoder {
 
 // decode parses one record into d.vals, or says why it cannot.
 func (d *decoder) decode(data []byte) *Rejection {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return &Rejection{ReasonNotJSON, "record is empty, expected a JSON object"}
+	}
 	v, err := d.parser.ParseBytes(data)
 	if err != nil {
-		return &Rejection{ReasonNotJSON, "record is not valid JSON: " + err.Error()}
+		msg := strings.TrimPrefix(err.Error(), "cannot parse JSON: ")
+		msg = strings.TrimSuffix(msg, `; unparsed tail: ""`)
+		return &Rejection{ReasonNotJSON, "record is not valid JSON: " + msg}
 	}
 	obj, err := v.Object()
 	if err != nil {
