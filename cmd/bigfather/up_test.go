@@ -27,7 +27,7 @@ func httpGet(url string) (int, string) {
 // the HTTP port and the demo producer, and `bigfather sql` in another process shows the staged rows.
 func TestUpDemo(t *testing.T) {
 	dir := t.TempDir()
-	httpAddr := freeAddr(t)
+	httpAddr := loopbackAddr(t)
 	logPath := filepath.Join(dir, "up.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
