@@ -405,6 +405,10 @@ func (w *worker) commitGroupOffsets(ctx context.Context, consumed lake.Offsets) 
 	if len(offsets) == 0 {
 		return
 	}
+	// Bounded: the group commit is informational and must never hold up the committer (kgo blocks commits
+	// while the group joins and syncs).
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	done := make(chan struct{})
 	w.cl.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
