@@ -76,10 +76,10 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 		return err
 	}
 	defer lk.Close()
-	metrics := monitor.NewMetrics()
+	metrics, health := monitor.NewMetrics(), monitor.NewHealth()
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.httpAddr != "" && opts.httpAddr != "off" {
-		srv, err := server.New(opts.httpAddr, metrics, nil, log)
+		srv, err := server.New(opts.httpAddr, metrics, health, log)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 			if opts.instanceID != "" {
 				instance = opts.instanceID + "-" + p.Name
 			}
-			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout})
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}

@@ -66,7 +66,7 @@ func TestUpDemo(t *testing.T) {
 	}
 
 	code, body := httpGet("http://" + httpAddr + "/healthz")
-	if code != http.StatusOK || strings.TrimSpace(body) != `{"status":"ok"}` {
+	if code != http.StatusOK || !strings.HasPrefix(body, `{"status":"ok","pipelines":{"game-events":{"state":"running","last_commit":"`) {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
 	code, body = httpGet("http://" + httpAddr + "/metrics")

@@ -23,11 +23,9 @@ type Server struct {
 	log *slog.Logger
 }
 
-// Health reports whether the process is healthy; a nil error means healthy.
-type Health func() error
-
-// New listens on addr and routes /metrics and /healthz.
-func New(addr string, m *monitor.Metrics, health Health, log *slog.Logger) (*Server, error) {
+// New listens on addr and routes /metrics and /healthz. /healthz answers 200 with every pipeline's state, or 503
+// while any pipeline is failing.
+func New(addr string, m *monitor.Metrics, health *monitor.Health, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
@@ -36,16 +34,24 @@ func New(addr string, m *monitor.Metrics, health Health, log *slog.Logger) (*Ser
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		status, code := map[string]string{"status": "ok"}, http.StatusOK
+		body := healthBody{Status: "ok", Pipelines: map[string]monitor.PipelineStatus{}}
+		code := http.StatusOK
 		if health != nil {
-			if err := health(); err != nil {
-				status, code = map[string]string{"status": "unhealthy", "error": err.Error()}, http.StatusServiceUnavailable
+			body.Pipelines = health.Statuses()
+			if err := health.Check(); err != nil {
+				body.Status, body.Error, code = "unhealthy", err.Error(), http.StatusServiceUnavailable
 			}
 		}
 		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(status)
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
+}
+
+type healthBody struct {
+	Status    string                            `json:"status"`
+	Error     string                            `json:"error,omitempty"`
+	Pipelines map[string]monitor.PipelineStatus `json:"pipelines"`
 }
 
 // Addr is the address actually listened on.

@@ -32,7 +32,9 @@ type Options struct {
 	Brokers  []string
 	Lake     *lake.Lake
 	Metrics  *monitor.Metrics
-	Logger   *slog.Logger
+	// Health receives the pipeline's state for /healthz; optional.
+	Health *monitor.Health
+	Logger *slog.Logger
 	// InstanceID, when set, makes the worker a static group member: a restarted process with the same id takes
 	// its partitions back at once instead of waiting for the session timeout.
 	InstanceID string
@@ -89,6 +91,10 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Metrics == nil {
 		opts.Metrics = monitor.NewMetrics()
 	}
+	if opts.Health == nil {
+		opts.Health = monitor.NewHealth()
+	}
+	opts.Health.Starting(opts.Pipeline.Name)
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = 10 * time.Second
 	}
@@ -115,6 +121,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		if err != nil {
+			w.opts.Health.Failed(p.Name, err, time.Now())
 			w.log.Error("staging failed; restarting the consumer from the tables' offsets", "err", err)
 			select {
 			case <-ctx.Done():
@@ -388,6 +395,7 @@ func (w *worker) commitBatch(ctx context.Context, b *batch) error {
 			w.log.Debug("committed", "table", s.name, "rows", rows, "conflicts", conflicts, "took", time.Since(start))
 		}
 	}
+	w.opts.Health.Committed(w.p.Name, time.Now())
 	w.commitGroupOffsets(ctx, b.consumed)
 	return nil
 }

@@ -1,0 +1,78 @@
+package monitor
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PipelineStatus is what /healthz says about one pipeline.
+type PipelineStatus struct {
+	State      string    `json:"state"` // starting, running, failing
+	LastCommit time.Time `json:"last_commit,omitzero"`
+	LastError  string    `json:"last_error,omitempty"`
+	ErrorSince time.Time `json:"error_since,omitzero"`
+}
+
+// Health tracks the state of every pipeline of the process. It is safe for concurrent use.
+type Health struct {
+	mu        sync.Mutex
+	pipelines map[string]PipelineStatus
+}
+
+// NewHealth returns an empty health registry.
+func NewHealth() *Health { return &Health{pipelines: map[string]PipelineStatus{}} }
+
+// Starting records that a pipeline is starting.
+func (h *Health) Starting(pipeline string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pipelines[pipeline] = PipelineStatus{State: "starting"}
+}
+
+// Committed records a successful commit: the pipeline is running.
+func (h *Health) Committed(pipeline string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pipelines[pipeline] = PipelineStatus{State: "running", LastCommit: at}
+}
+
+// Failed records a failure; the pipeline stays failing until its next successful commit.
+func (h *Health) Failed(pipeline string, err error, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.pipelines[pipeline]
+	if st.State != "failing" {
+		st.ErrorSince = at
+	}
+	st.State, st.LastError = "failing", err.Error()
+	h.pipelines[pipeline] = st
+}
+
+// Statuses returns a copy of every pipeline's status.
+func (h *Health) Statuses() map[string]PipelineStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]PipelineStatus, len(h.pipelines))
+	for k, v := range h.pipelines {
+		out[k] = v
+	}
+	return out
+}
+
+// Check returns an error naming every failing pipeline, or nil.
+func (h *Health) Check() error {
+	var failing []string
+	for name, st := range h.Statuses() {
+		if st.State == "failing" {
+			failing = append(failing, fmt.Sprintf("pipeline %s failing since %s: %s", name, st.ErrorSince.UTC().Format(time.RFC3339), st.LastError))
+		}
+	}
+	if len(failing) == 0 {
+		return nil
+	}
+	sort.Strings(failing)
+	return fmt.Errorf("%s", strings.Join(failing, "; "))
+}
