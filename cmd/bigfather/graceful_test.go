@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -37,7 +36,7 @@ func testGraceful(t *testing.T, sig syscall.Signal, minConsumed float64) {
 	prod := startProducer(t, e, topic, 5000)
 	waitFor(t, 10*time.Second, "the producer to create the topic", func() bool { return sumOffsets(e.endOffsets(topic)) > 0 })
 
-	addr := freeAddr(t)
+	addr := loopbackAddr(t)
 	cfg := e.writeConfig(topic, "grace_events", "{interval: 1h, max_rows: 10000000}")
 	p := e.startStage(cfg, "--http", addr)
 	var c1 float64
@@ -191,18 +190,6 @@ func (p *producer) stop(t *testing.T) int64 {
 		t.Fatalf("%d of %d records acknowledged", got, p.next)
 	}
 	return int64(p.next)
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // consumedMetric reads bigfather_records_consumed_total{pipeline="test"} from the stage's /metrics; 0 when the
