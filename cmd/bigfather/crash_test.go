@@ -72,24 +72,13 @@ func TestCrashExactlyOnce(t *testing.T) {
 				return strings.Contains(readFile(last.log), "partitions assigned")
 			})
 			main, rejected := "staging.crash_events", "staging.crash_events_rejected"
-			waitFor(t, 120*time.Second, "every partition committed to both tables", func() bool {
-				return e.caughtUp(topic, main, rejected)
-			})
-			for _, p := range []*stageProc{last, stable} {
-				if p == nil {
-					continue
-				}
-				if code := p.stop(t, 60*time.Second); code != 0 {
-					t.Fatalf("stage exited %d after SIGTERM; log:\n%s", code, p.tail())
+			e.finish(last, topic, main, rejected)
+			if stable != nil {
+				if code := stable.stop(t, 60*time.Second); code != 0 {
+					t.Fatalf("stable stage exited %d after SIGTERM; log:\n%s", code, stable.tail())
 				}
 			}
-
-			if got := e.queryInt("select count(*) from " + main); got != valid {
-				t.Errorf("main table holds %d rows, want exactly %d", got, valid)
-			}
-			if got := e.queryInt("select count(distinct event_id) from " + main); got != valid {
-				t.Errorf("main table holds %d distinct event_id, want %d", got, valid)
-			}
+			e.assertRows(main, valid)
 			if got := e.queryInt("select count(distinct (_partition, _offset)) from " + main); got != valid {
 				t.Errorf("main table holds %d distinct (partition, offset), want %d", got, valid)
 			}

@@ -91,16 +91,8 @@ func testGraceful(t *testing.T, sig syscall.Signal, minConsumed float64) {
 	total := prod.stop(t)
 	cfg = e.writeConfig(topic, "grace_events", "{interval: 1s, max_rows: 100000}")
 	p = e.startStage(cfg)
-	waitFor(t, 30*time.Second, "stage to catch up", func() bool { return e.caughtUp(topic, table, table+"_rejected") })
-	if code := p.stop(t, 30*time.Second); code != 0 {
-		t.Fatalf("second stage exited %d, want 0; log:\n%s", code, p.tail())
-	}
-	if n := e.queryInt(`SELECT count(*) FROM staging.grace_events`); n != total {
-		t.Errorf("main table has %d rows, want the %d produced", n, total)
-	}
-	if n := e.queryInt(`SELECT count(DISTINCT event_id) FROM staging.grace_events`); n != total {
-		t.Errorf("main table has %d distinct event_id, want the %d produced", n, total)
-	}
+	e.finish(p, topic, table, table+"_rejected")
+	e.assertRows(table, total)
 	if got := e.query(`SELECT count(DISTINCT client_seq), min(client_seq), max(client_seq) FROM staging.grace_events`)[0]; fmt.Sprint(got) != fmt.Sprint([]any{total, int64(0), total - 1}) {
 		t.Errorf("main table client_seq (distinct, min, max) = %v, want [%d 0 %d]", got, total, total-1)
 	}

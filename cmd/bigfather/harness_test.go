@@ -303,3 +303,25 @@ func loopbackAddr(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// finish waits until the tables store the topic's end offsets, then stops p with SIGTERM and requires exit 0.
+func (e *env) finish(p *stageProc, topic string, tables ...string) {
+	e.t.Helper()
+	waitFor(e.t, 120*time.Second, "every partition committed to "+strings.Join(tables, ", "), func() bool {
+		return e.caughtUp(topic, tables...)
+	})
+	if code := p.stop(e.t, 60*time.Second); code != 0 {
+		e.t.Fatalf("stage exited %d after SIGTERM, want 0; log:\n%s", code, p.tail())
+	}
+}
+
+// assertRows checks that table holds exactly want rows with want distinct event ids.
+func (e *env) assertRows(table string, want int64) {
+	e.t.Helper()
+	if got := e.queryInt("select count(*) from " + table); got != want {
+		e.t.Errorf("%s holds %d rows, want exactly %d", table, got, want)
+	}
+	if got := e.queryInt("select count(distinct event_id) from " + table); got != want {
+		e.t.Errorf("%s holds %d distinct event_id, want %d", table, got, want)
+	}
+}

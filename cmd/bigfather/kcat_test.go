@@ -69,19 +69,8 @@ func TestKcatInterop(t *testing.T) {
 
 	cfg := e.writeConfig(topic, "kcat_events", "{interval: 1s, max_rows: 100000}")
 	p := e.startStage(cfg)
-	waitFor(t, 30*time.Second, "stage to catch up", func() bool {
-		return e.caughtUp(topic, "staging.kcat_events", "staging.kcat_events_rejected")
-	})
-	if code := p.stop(t, 30*time.Second); code != 0 {
-		t.Fatalf("stage exited %d after SIGTERM, want 0; log:\n%s", code, p.tail())
-	}
-
-	if n := e.queryInt(`SELECT count(*) FROM staging.kcat_events`); n != valid {
-		t.Errorf("main table has %d rows, want %d", n, valid)
-	}
-	if n := e.queryInt(`SELECT count(DISTINCT event_id) FROM staging.kcat_events`); n != valid {
-		t.Errorf("main table has %d distinct event_id, want %d", n, valid)
-	}
+	e.finish(p, topic, "staging.kcat_events", "staging.kcat_events_rejected")
+	e.assertRows("staging.kcat_events", valid)
 	if n := e.queryInt(`SELECT count(*) FROM staging.kcat_events WHERE event_id NOT LIKE 'kcat-%' OR _topic <> 'kcat.events'`); n != 0 {
 		t.Errorf("%d main rows with a foreign event_id or topic", n)
 	}
