@@ -115,7 +115,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usagef("%s: %v", fs.Name(), err)
+		return usagef("%s: %v", strings.TrimPrefix(fs.Name(), "bigfather "), err)
 	}
 	return nil
 }

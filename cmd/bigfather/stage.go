@@ -28,7 +28,7 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 		return err
 	}
 	if *cfgPath == "" {
-		return usagef("bigfather stage: --config is required")
+		return usagef("stage: --config is required")
 	}
 	cfg, err := loadConfig(*cfgPath, "", false)
 	if err != nil {

@@ -90,29 +90,38 @@ func (l *testLake) load() *table.Table {
 	return tbl
 }
 
-// record builds a record batch of tbl's schema with the given ids, all at time at (plus id seconds).
+// record builds a record batch of tbl's schema with the given ids, each at time at(id).
 func record(t *testing.T, tbl *table.Table, ids []int64, at func(id int64) time.Time) arrow.RecordBatch {
 	t.Helper()
+	rec, err := newRecord(tbl, ids, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// newRecord is record for goroutines other than the test's.
+func newRecord(tbl *table.Table, ids []int64, at func(id int64) time.Time) (arrow.RecordBatch, error) {
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
-		t.Fatalf("SchemaToArrowSchema: %v", err)
+		return nil, fmt.Errorf("SchemaToArrowSchema: %w", err)
+	}
+	tsType, ok := sc.Field(1).Type.(*arrow.TimestampType)
+	if !ok {
+		return nil, fmt.Errorf("event_time is %s in arrow, expected a timestamp", sc.Field(1).Type)
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
 	defer b.Release()
-	tsType, ok := sc.Field(1).Type.(*arrow.TimestampType)
-	if !ok {
-		t.Fatalf("event_time is %s in arrow, expected a timestamp", sc.Field(1).Type)
-	}
 	for _, id := range ids {
 		ts, err := arrow.TimestampFromTime(at(id), tsType.Unit)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		b.Field(0).(*array.Int64Builder).Append(id)
 		b.Field(1).(*array.TimestampBuilder).Append(ts)
 		b.Field(2).(*array.StringBuilder).Append(fmt.Sprintf("player-%d", id%7))
 	}
-	return b.NewRecordBatch()
+	return b.NewRecordBatch(), nil
 }
 
 // onDay0 places every row on day0.
@@ -363,7 +372,10 @@ func TestCommitConcurrentWriters(t *testing.T) {
 				next := int64(0)
 				for b := range batches {
 					first := int64(w*1000 + b*rowsPerBatch)
-					rec := record(t, tbl, ids(first, first+rowsPerBatch), onDay0)
+					rec, err := newRecord(tbl, ids(first, first+rowsPerBatch), onDay0)
+					if err != nil {
+						return err
+					}
 					files, err := lake.WriteFiles(ctx, tbl, rec)
 					rec.Release()
 					if err != nil {
@@ -410,6 +422,9 @@ func TestCommitConcurrentWriters(t *testing.T) {
 	}
 	l.checkContents(want)
 	l.checkOffsets("p", wantOffsets)
+	if got := len(l.load().Metadata().Snapshots()); got != writers*batches {
+		t.Errorf("table has %d snapshots, want one per batch: %d", got, writers*batches)
+	}
 }
 
 // TestOffsetsSurviveOtherPipelines commits data with offsets, then a commit of another pipeline (with and
