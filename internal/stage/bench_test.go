@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +57,7 @@ func BenchmarkStageDemoEvents(b *testing.B) {
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() {
-			done <- stage.Run(rctx, stage.Options{Pipeline: p, Brokers: []string{addr}, Lake: lk, Metrics: m})
+			done <- stage.Run(rctx, stage.Options{Pipeline: p, Brokers: []string{addr}, Lake: lk, Metrics: m, Logger: slog.New(slog.DiscardHandler)})
 		}()
 		for testutil.ToFloat64(m.RowsCommitted.WithLabelValues(p.Name, p.Table.Name)) < float64(n) {
 			select {

@@ -255,10 +255,11 @@ func (w *worker) handle(fetches kgo.Fetches) {
 					w.rejs.addRejected(r, rej, now)
 					w.m.RowsRejected.WithLabelValues(w.p.Name, rej.Code).Inc()
 				}
-				continue
-			}
-			if r.Offset >= mainFrom {
+			} else if r.Offset >= mainFrom {
 				w.main.addRow(r, w.dec.vals, now)
+			}
+			if w.main.rows+w.rejs.rows >= w.p.Commit.MaxRows || w.main.bytes+w.rejs.bytes >= w.p.Commit.MaxBytes {
+				w.seal(nil) // the batch ends at this record; the rest of the poll starts the next one
 			}
 		}
 		if st.next >= 0 {
@@ -272,9 +273,7 @@ func (w *worker) handle(fetches kgo.Fetches) {
 	if w.firstBuffered.IsZero() {
 		w.firstBuffered = time.Now()
 	}
-	rows := w.main.rows + w.rejs.rows
-	bytes := w.main.bytes + w.rejs.bytes
-	if rows >= w.p.Commit.MaxRows || bytes >= w.p.Commit.MaxBytes || time.Since(w.firstBuffered) >= w.p.Commit.Interval {
+	if time.Since(w.firstBuffered) >= w.p.Commit.Interval {
 		w.seal(nil)
 	}
 }
