@@ -30,7 +30,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "bigfather")
-	build := exec.Command("go", "build", "-o", binPath, ".")
+	args := []string{"build", "-o", binPath}
+	if os.Getenv("BIGFATHER_TEST_RACE") != "" {
+		args = append(args, "-race") // the subprocesses run under the race detector
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building bigfather:", err)
