@@ -74,6 +74,17 @@ type Pipeline struct {
 	Table Table
 	// Commit controls how often staged rows are committed (yaml: commit).
 	Commit Commit
+
+	// The staging-quality settings; each is off when absent (see quality.go).
+	Definitions  Definitions
+	Limits       Limits
+	OnReject     OnReject
+	Cleanse      Cleanse
+	Enrich       Enrich
+	Filters      []Filter
+	Dedup        Dedup
+	Routes       []Route
+	Completeness Completeness
 }
 
 // Table describes a destination Iceberg table.

@@ -1,0 +1,25 @@
+// Package row holds the in-memory form of one staged record that the pipeline stages share: typed column
+// values plus the Kafka metadata of the record they came from.
+package row
+
+import "time"
+
+// Value is one column value. Which field holds it depends on the column type: S for string; I for long, int,
+// boolean (0/1), timestamp (microseconds since the epoch, UTC) and date (days since the epoch); F for double
+// and float. Null marks a missing or null value.
+type Value struct {
+	Null bool
+	I    int64
+	F    float64
+	S    []byte
+}
+
+// Meta is where a record came from. For records read from files (backfill) Topic is "backfill:<file>",
+// Partition is 0 and Offset is the record's index in the file.
+type Meta struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Timestamp time.Time // Kafka record timestamp; zero for files
+	Key       []byte
+}
