@@ -110,6 +110,10 @@ type Batch struct {
 	Next Offsets
 	// Summary is added to the snapshot summary.
 	Summary iceberg.Properties
+	// Prepare, when set, is called before every attempt (the first and each one after a conflict) with the
+	// table as it is now, and returns the files to add instead of Files. Dedup uses it to drop rows that
+	// another writer committed first.
+	Prepare func(ctx context.Context, t *table.Table) ([]iceberg.DataFile, error)
 }
 
 // CommitResult tells what a commit did.
@@ -136,6 +140,13 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) 
 		if err := checkFence(name, res.Table, b); err != nil {
 			return res, err
 		}
+		files := b.Files
+		if b.Prepare != nil {
+			var err error
+			if files, err = b.Prepare(ctx, res.Table); err != nil {
+				return res, fmt.Errorf("committing to %s: %w", name, err)
+			}
+		}
 		txn := res.Table.NewTransaction()
 		if err := txn.AssertRefSnapshotID(""); err != nil {
 			return res, fmt.Errorf("committing to %s: %w", name, err)
@@ -143,8 +154,8 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) 
 		if err := txn.SetProperties(props); err != nil {
 			return res, fmt.Errorf("committing to %s: %w", name, err)
 		}
-		if len(b.Files) > 0 {
-			if err := txn.AddDataFiles(ctx, b.Files, b.Summary, table.WithoutDuplicateCheck()); err != nil {
+		if len(files) > 0 {
+			if err := txn.AddDataFiles(ctx, files, b.Summary, table.WithoutDuplicateCheck()); err != nil {
 				return res, fmt.Errorf("committing to %s: %w", name, err)
 			}
 		}

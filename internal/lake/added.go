@@ -1,0 +1,121 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// WriterProperty is the snapshot summary property naming the process (session) that made a snapshot.
+const WriterProperty = "bigfather.writer"
+
+// ErrHistoryGone means the snapshot to read from is no longer an ancestor of the current one (expired or
+// rolled back): the caller must start over from the current snapshot's full file list.
+var ErrHistoryGone = errors.New("snapshot is no longer in the table's history")
+
+// AddedSince returns the data files added by the snapshots after since up to the current one, leaving out
+// snapshots whose summary names skipWriter. since 0 means "from the start": every current data file.
+func AddedSince(ctx context.Context, t *table.Table, since int64, skipWriter string) ([]string, error) {
+	cur := t.CurrentSnapshot()
+	if cur == nil || cur.SnapshotID == since {
+		return nil, nil
+	}
+	fs, err := t.FS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if since == 0 {
+		tasks, err := t.Scan().PlanFiles(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("planning files: %w", err)
+		}
+		out := make([]string, 0, len(tasks))
+		for _, task := range tasks {
+			out = append(out, LocalPath(task.File.FilePath()))
+		}
+		return out, nil
+	}
+	var files []string
+	for s := cur; s.SnapshotID != since; {
+		if s.Summary == nil || s.Summary.Properties[WriterProperty] != skipWriter || skipWriter == "" {
+			mfs, err := s.Manifests(fs)
+			if err != nil {
+				return nil, fmt.Errorf("reading manifests of snapshot %d: %w", s.SnapshotID, err)
+			}
+			for _, mf := range mfs {
+				if mf.SnapshotID() != s.SnapshotID || mf.ManifestContent() != iceberg.ManifestContentData {
+					continue
+				}
+				entries, err := mf.FetchEntries(fs, true)
+				if err != nil {
+					return nil, fmt.Errorf("reading manifest %s: %w", mf.FilePath(), err)
+				}
+				for _, e := range entries {
+					if e.Status() == iceberg.EntryStatusADDED && e.SnapshotID() == s.SnapshotID {
+						files = append(files, LocalPath(e.DataFile().FilePath()))
+					}
+				}
+			}
+		}
+		if s.ParentSnapshotID == nil {
+			return nil, ErrHistoryGone
+		}
+		if s = t.SnapshotByID(*s.ParentSnapshotID); s == nil {
+			return nil, ErrHistoryGone
+		}
+	}
+	return files, nil
+}
+
+// ReadColumns reads the named columns of local Parquet files, calling fn with each record batch (released
+// after fn returns). A file lacking one of the columns is an error.
+func ReadColumns(ctx context.Context, files []string, cols []string, fn func(arrow.RecordBatch) error) error {
+	for _, path := range files {
+		if err := readFileColumns(ctx, path, cols, fn); err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func readFileColumns(ctx context.Context, path string, cols []string, fn func(arrow.RecordBatch) error) error {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return err
+	}
+	idx := make([]int, len(cols))
+	for i, c := range cols {
+		f := sc.FieldIndices(c)
+		if len(f) == 0 {
+			return fmt.Errorf("no column %q", c)
+		}
+		idx[i] = f[0]
+	}
+	rr, err := fr.GetRecordReader(ctx, idx, nil)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := fn(rr.RecordBatch()); err != nil {
+			return err
+		}
+	}
+	return rr.Err()
+}
