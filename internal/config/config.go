@@ -8,6 +8,10 @@
 //     values of the wrong kind are reported with the exact line.
 //   - validate.go checks what the decoder cannot: names, enums, URIs,
 //     partition transforms against column types, duplicates across pipelines.
+//     validate_quality.go does the same for the staging-quality settings of
+//     quality.go: field references against declared columns (unless log
+//     definitions decide the fields), files on disk, added column names,
+//     route tables. CEL expressions are compiled elsewhere, not here.
 //   - This file holds the types, the entry points and the Error type.
 //
 // Every problem with a config file is a *Error that reads
@@ -93,7 +97,8 @@ type Table struct {
 	Name string
 	// PartitionBy lists partition expressions such as "day(event_time)" (yaml: partition_by).
 	PartitionBy []string
-	// Columns are the user-declared columns; at least one (yaml: columns).
+	// Columns are the user-declared columns (yaml: columns); at least one unless the pipeline has
+	// definitions, whose schemas then supply the columns.
 	Columns []Column
 	// Partitions are parsed from PartitionBy, one per entry; it is not a YAML key.
 	Partitions []PartitionField

@@ -110,7 +110,7 @@ type Lookup struct {
 	Key string
 	// KeyColumn is the reference file's key column, default Key (yaml: key_column).
 	KeyColumn string
-	// Columns are the reference columns to add (yaml: columns); they land as <name> unless Prefix is set.
+	// Columns are the reference columns to add, each under its own name (yaml: columns).
 	Columns []Column
 	// BaseDir is the directory File is relative to; not a YAML key.
 	BaseDir string

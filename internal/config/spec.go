@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -45,12 +46,25 @@ var pipelineKeys = []key[Pipeline]{
 	{name: "group", decode: set(str, func(p *Pipeline) *string { return &p.Group })},
 	{name: "table", required: true, decode: set(mapping(tableKeys), func(p *Pipeline) *Table { return &p.Table })},
 	{name: "commit", def: "{}", decode: set(mapping(commitKeys), func(p *Pipeline) *Commit { return &p.Commit })},
+	// Blocks that switch a feature on (definitions, enrich, filters, dedup,
+	// routes, completeness) stay zero when absent; blocks that tune what
+	// always happens (limits, on_reject, cleanse) get their defaults.
+	{name: "definitions", decode: set(mapping(definitionsKeys), func(p *Pipeline) *Definitions { return &p.Definitions })},
+	{name: "limits", def: "{}", decode: set(mapping(limitsKeys), func(p *Pipeline) *Limits { return &p.Limits })},
+	{name: "on_reject", def: "{}", decode: set(mapping(onRejectKeys), func(p *Pipeline) *OnReject { return &p.OnReject })},
+	{name: "cleanse", def: "{}", decode: set(mapping(cleanseKeys), func(p *Pipeline) *Cleanse { return &p.Cleanse })},
+	{name: "enrich", decode: set(mapping(enrichKeys), func(p *Pipeline) *Enrich { return &p.Enrich })},
+	{name: "filters", decode: set(list(mapping(filterKeys)), func(p *Pipeline) *[]Filter { return &p.Filters })},
+	{name: "dedup", decode: set(mapping(dedupKeys), func(p *Pipeline) *Dedup { return &p.Dedup })},
+	{name: "routes", decode: set(list(mapping(routeKeys)), func(p *Pipeline) *[]Route { return &p.Routes })},
+	{name: "completeness", decode: set(mapping(completenessKeys), func(p *Pipeline) *Completeness { return &p.Completeness })},
 }
 
 var tableKeys = []key[Table]{
 	{name: "name", required: true, decode: set(str, func(t *Table) *string { return &t.Name })},
 	{name: "partition_by", decode: set(list(str), func(t *Table) *[]string { return &t.PartitionBy })},
-	{name: "columns", required: true, decode: set(list(mapping(columnKeys)), func(t *Table) *[]Column { return &t.Columns })},
+	// columns is required unless definitions are configured; Validate checks it.
+	{name: "columns", decode: set(list(mapping(columnKeys)), func(t *Table) *[]Column { return &t.Columns })},
 }
 
 var columnKeys = []key[Column]{
@@ -63,6 +77,100 @@ var commitKeys = []key[Commit]{
 	{name: "interval", def: "10s", decode: set(duration, func(c *Commit) *time.Duration { return &c.Interval })},
 	{name: "max_rows", def: strconv.Itoa(defaultMaxRows), decode: set(integer, func(c *Commit) *int { return &c.MaxRows })},
 	{name: "max_bytes", def: strconv.Itoa(defaultMaxBytes), decode: set(size, func(c *Commit) *int64 { return &c.MaxBytes })},
+}
+
+var definitionsKeys = []key[Definitions]{
+	{name: "select_by", def: "event_type", decode: set(str, func(d *Definitions) *string { return &d.SelectBy })},
+	{name: "files", required: true, decode: set(list(str), func(d *Definitions) *[]string { return &d.Files })},
+	{name: "unknown", def: "reject", decode: set(str, func(d *Definitions) *string { return &d.Unknown })},
+}
+
+var limitsKeys = []key[Limits]{
+	{name: "max_record_bytes", def: "1MiB", decode: set(size, func(l *Limits) *int64 { return &l.MaxRecordBytes })},
+	{name: "max_depth", def: "32", decode: set(integer, func(l *Limits) *int { return &l.MaxDepth })},
+}
+
+var onRejectKeys = []key[OnReject]{
+	{name: "policy", def: PolicyDLQ, decode: set(str, func(o *OnReject) *string { return &o.Policy })},
+	{name: "dlq_topic", decode: set(str, func(o *OnReject) *string { return &o.DLQTopic })},
+}
+
+var cleanseKeys = []key[Cleanse]{
+	{name: "trim", def: "false", decode: set(boolean, func(c *Cleanse) *bool { return &c.Trim })},
+	{name: "coerce_numbers", def: "false", decode: set(boolean, func(c *Cleanse) *bool { return &c.CoerceNumbers })},
+	{name: "coerce_timestamps", def: "false", decode: set(boolean, func(c *Cleanse) *bool { return &c.CoerceTimestamps })},
+	{name: "fields", decode: set(list(mapping(fieldCleanseKeys)), func(c *Cleanse) *[]FieldCleanse { return &c.Fields })},
+	{name: "future", def: "{}", decode: set(mapping(futureKeys), func(c *Cleanse) *FutureRule { return &c.Future })},
+}
+
+var fieldCleanseKeys = []key[FieldCleanse]{
+	{name: "field", required: true, decode: set(str, func(f *FieldCleanse) *string { return &f.Field })},
+	{name: "case", decode: set(str, func(f *FieldCleanse) *string { return &f.Case })},
+	{name: "aliases", decode: set(stringMap, func(f *FieldCleanse) *map[string]string { return &f.Aliases })},
+	{name: "null_if_invalid", def: "false", decode: set(boolean, func(f *FieldCleanse) *bool { return &f.NullIfInvalid })},
+}
+
+// futureKeys has no default for max_skew: 0 leaves the rule off.
+var futureKeys = []key[FutureRule]{
+	{name: "field", def: "event_time", decode: set(str, func(f *FutureRule) *string { return &f.Field })},
+	{name: "max_skew", decode: set(duration, func(f *FutureRule) *time.Duration { return &f.MaxSkew })},
+	{name: "action", def: "reject", decode: set(str, func(f *FutureRule) *string { return &f.Action })},
+}
+
+var enrichKeys = []key[Enrich]{
+	{name: "derive", decode: set(list(mapping(derivedKeys)), func(e *Enrich) *[]Derived { return &e.Derive })},
+	{name: "lookups", decode: set(list(mapping(lookupKeys)), func(e *Enrich) *[]Lookup { return &e.Lookups })},
+}
+
+var derivedKeys = []key[Derived]{
+	{name: "name", required: true, decode: set(str, func(d *Derived) *string { return &d.Name })},
+	{name: "type", required: true, decode: set(str, func(d *Derived) *string { return (*string)(&d.Type) })},
+	{name: "expr", required: true, decode: set(str, func(d *Derived) *string { return &d.Expr })},
+}
+
+// lookupKeys has no default for key_column: it derives from key (see Validate).
+var lookupKeys = []key[Lookup]{
+	{name: "file", required: true, decode: set(str, func(l *Lookup) *string { return &l.File })},
+	{name: "key", required: true, decode: set(str, func(l *Lookup) *string { return &l.Key })},
+	{name: "key_column", decode: set(str, func(l *Lookup) *string { return &l.KeyColumn })},
+	{name: "columns", required: true, decode: set(list(mapping(lookupColumnKeys)), func(l *Lookup) *[]Column { return &l.Columns })},
+}
+
+// lookupColumnKeys are columnKeys without required: a lookup miss leaves the added columns null.
+var lookupColumnKeys = []key[Column]{
+	{name: "name", required: true, decode: set(str, func(c *Column) *string { return &c.Name })},
+	{name: "type", required: true, decode: set(str, func(c *Column) *string { return (*string)(&c.Type) })},
+}
+
+var filterKeys = []key[Filter]{
+	{name: "name", required: true, decode: set(str, func(f *Filter) *string { return &f.Name })},
+	{name: "drop", required: true, decode: set(str, func(f *Filter) *string { return &f.Drop })},
+}
+
+var dedupKeys = []key[Dedup]{
+	{name: "field", required: true, decode: set(str, func(d *Dedup) *string { return &d.Field })},
+	{name: "window", def: "24h", decode: set(duration, func(d *Dedup) *time.Duration { return &d.Window })},
+	{name: "time_field", def: "event_time", decode: set(str, func(d *Dedup) *string { return &d.TimeField })},
+}
+
+// routeKeys: exactly one of when and event_types is set (see Validate).
+var routeKeys = []key[Route]{
+	{name: "table", required: true, decode: set(str, func(r *Route) *string { return &r.Table })},
+	{name: "when", decode: set(str, func(r *Route) *string { return &r.When })},
+	{name: "event_types", decode: set(list(str), func(r *Route) *[]string { return &r.EventTypes })},
+}
+
+var completenessKeys = []key[Completeness]{
+	{name: "producer_field", required: true, decode: set(str, func(c *Completeness) *string { return &c.ProducerField })},
+	{name: "seq_field", required: true, decode: set(str, func(c *Completeness) *string { return &c.SeqField })},
+}
+
+// specDefaults returns what an empty mapping decodes to under keys: every key
+// with a default set to it, the rest zero. Validate uses it to give configs
+// built in Go the defaults a YAML file gets from the key specs.
+func specDefaults[T any](keys []key[T]) T {
+	v, _ := mapping(keys)(&decoder{lines: map[string]int{}}, defaultNode("{}", 0), "")
+	return v
 }
 
 // key describes one key of a YAML mapping decoded into a T.
@@ -129,6 +237,15 @@ func decode(path string, data []byte) (c *Config, errs []*Error, err error) {
 	v, _ := mapping(configKeys)(d, root, "")
 	v.Path = path
 	v.lines = d.lines
+	// Definition and lookup files are relative to the config file.
+	dir := filepath.Dir(path)
+	for i := range v.Pipelines {
+		p := &v.Pipelines[i]
+		p.Definitions.BaseDir = dir
+		for j := range p.Enrich.Lookups {
+			p.Enrich.Lookups[j].BaseDir = dir
+		}
+	}
 	return &v, d.errs, nil
 }
 
@@ -240,6 +357,41 @@ func list[E any](elem parser[E]) parser[[]E] {
 		}
 		return out, true
 	}
+}
+
+// stringMap parses a mapping of plain keys to string values, such as cleanse aliases.
+func stringMap(d *decoder, n *yaml.Node, path string) (map[string]string, bool) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		d.fail(n.Line, path, "expected a mapping of strings, got %s", describe(n))
+		return nil, false
+	}
+	out := make(map[string]string, len(n.Content)/2)
+	seen := map[string]int{}
+	ok := true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := deref(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || isNull(k) {
+			d.fail(k.Line, path, "expected a plain key, got %s", describe(k))
+			ok = false
+			continue
+		}
+		p := join(path, k.Value)
+		if line, dup := seen[k.Value]; dup {
+			d.fail(k.Line, p, "duplicate key (first on line %d)", line)
+			ok = false
+			continue
+		}
+		seen[k.Value] = k.Line
+		d.lines[p] = deref(val).Line
+		s, good := str(d, val, p)
+		if !good {
+			ok = false
+			continue
+		}
+		out[k.Value] = s
+	}
+	return out, ok
 }
 
 // scalar returns n's text, or records "expected WANT, got ..." when n is not a non-empty scalar.

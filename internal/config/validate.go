@@ -34,10 +34,13 @@ var partitionableSystemColumns = map[string]ColumnType{"_kafka_timestamp": TypeT
 
 var formats = []string{"json", "avro", "protobuf", "jsonschema"}
 
-// Validate fills the derived fields (a default Group, Table.Partitions) and
-// checks everything the YAML layout cannot express: names, enums, URIs,
-// partition transforms against column types, and duplicates. It returns the
-// first problem in document order as a *Error.
+// Validate fills the derived fields (a default Group, Table.Partitions, each
+// lookup's KeyColumn) and checks everything the YAML layout cannot express:
+// names, enums, URIs, partition transforms against column types, fields
+// against declared columns, files on disk, and duplicates. A config built in
+// Go rather than loaded from YAML (such as Default's) first gets the defaults
+// of the key specs wherever it left a value zero. Validate returns the first
+// problem in document order as a *Error.
 func (c *Config) Validate(opts ValidateOptions) error {
 	return first(c.check(opts, nil))
 }
@@ -47,6 +50,11 @@ func (c *Config) Validate(opts ValidateOptions) error {
 // skip keys that failed to decode rather than report a misleading problem.
 func (c *Config) check(opts ValidateOptions, decodeErrs []*Error) []*Error {
 	v := &validator{c: c, decodeErrs: decodeErrs}
+	if c.lines == nil { // built in Go: zero means "not set"
+		for i := range c.Pipelines {
+			fillDefaults(&c.Pipelines[i])
+		}
+	}
 	v.config(opts)
 	return v.errs
 }
@@ -65,6 +73,14 @@ func (v *validator) broken(path string) bool {
 		}
 	}
 	return false
+}
+
+// present reports whether the file set path explicitly. Keys with a default
+// count as present too; use it only for keys without one. A config built in
+// Go has no keys present.
+func (v *validator) present(path string) bool {
+	_, ok := v.c.lines[path]
+	return ok
 }
 
 // fail records a problem at key path, on the line recorded for path or its nearest recorded parent.
@@ -105,7 +121,7 @@ func (v *validator) config(opts ValidateOptions) {
 		v.fail("pipelines", "at least one pipeline is required")
 	}
 	names := map[string]int{}
-	tables := map[string]string{} // table name -> the pipeline using it
+	tables := map[string]tableUse{}
 	groups := map[string]int{}
 	for i := range c.Pipelines {
 		p := &c.Pipelines[i]
@@ -117,19 +133,45 @@ func (v *validator) config(opts ValidateOptions) {
 			names[p.Name] = i
 		}
 		name := p.Table.Name
-		switch {
-		case tables[name] != "":
-			v.fail(path+".table.name", "table %q is already used by pipeline %s", name, tables[name])
-		case tables[name+"_rejected"] != "":
-			v.fail(path+".table.name", "table %q needs %q for rejected records, but it is already used by pipeline %s", name, name+"_rejected", tables[name+"_rejected"])
-		default:
-			tables[name] = strconv.Quote(p.Name)
-			tables[name+"_rejected"] = fmt.Sprintf("%q for rejected records", p.Name)
+		if use, ok := tables[name]; ok {
+			v.fail(path+".table.name", "table %q is already used by pipeline %s", name, use.by)
+		} else if use, ok := tables[name+"_rejected"]; ok {
+			v.fail(path+".table.name", "table %q needs %q for rejected records, but it is already used by pipeline %s", name, name+"_rejected", use.by)
+		} else {
+			tables[name] = tableUse{pipeline: i, by: strconv.Quote(p.Name)}
+			tables[name+"_rejected"] = tableUse{pipeline: i, by: fmt.Sprintf("%q for rejected records", p.Name)}
 		}
+		v.routeTables(p, i, path, tables)
 		if j, dup := groups[p.Group]; dup {
 			v.fail(path+".group", "consumer group %q is already used by pipeline %q", p.Group, c.Pipelines[j].Name)
 		} else {
 			groups[p.Group] = i
+		}
+	}
+}
+
+// tableUse says which pipeline writes a table, and how.
+type tableUse struct {
+	pipeline int
+	by       string // the pipeline, quoted, and how it uses the table
+	route    bool
+}
+
+// routeTables checks p's route tables against the tables other pipelines
+// write, and records them. Several pipelines may route into one table; no
+// route may write another pipeline's own or rejected table. Problems within
+// p (its own tables, duplicates, names) are routes' job.
+func (v *validator) routeTables(p *Pipeline, i int, path string, tables map[string]tableUse) {
+	for j, r := range p.Routes {
+		if !tableNameRe.MatchString(r.Table) || r.Table == p.Table.Name || r.Table == p.Table.Name+"_rejected" {
+			continue
+		}
+		use, ok := tables[r.Table]
+		switch {
+		case !ok:
+			tables[r.Table] = tableUse{pipeline: i, by: fmt.Sprintf("%q as a route", p.Name), route: true}
+		case use.pipeline != i && !use.route:
+			v.fail(fmt.Sprintf("%s.routes[%d].table", path, j), "route table %q is already used by pipeline %s", r.Table, use.by)
 		}
 	}
 }
@@ -197,16 +239,26 @@ func (v *validator) pipeline(p *Pipeline, path string) {
 	if p.Group == "" {
 		p.Group = "bigfather-" + p.Name
 	}
-	v.table(&p.Table, path+".table")
+	// With definitions, the schemas decide which fields exist. Definitions
+	// that failed to decode count as configured, to not blame the columns.
+	defs := p.Definitions.Enabled() || v.broken(path+".definitions")
+	v.table(&p.Table, path+".table", defs)
 	v.commit(p.Commit, path+".commit")
+	v.quality(p, path, defs)
 }
 
-func (v *validator) table(t *Table, path string) {
+// table checks t. With defs (definitions configured) columns may be left
+// out, and partition_by may name columns that only the schemas declare.
+func (v *validator) table(t *Table, path string, defs bool) {
 	if !tableNameRe.MatchString(t.Name) {
 		v.fail(path+".name", "invalid table name %q (expected namespace.table, each part [a-z_][a-z0-9_]*)", t.Name)
 	}
-	if len(t.Columns) == 0 {
+	switch {
+	case len(t.Columns) > 0 || defs || v.broken(path+".columns"):
+	case v.present(path + ".columns"):
 		v.fail(path+".columns", "at least one column is required")
+	default:
+		v.fail(path+".columns", "missing required key (columns are required unless definitions are configured)")
 	}
 	types := map[string]ColumnType{}
 	declared := map[string]int{} // lower-cased name -> index; query engines fold case
@@ -239,7 +291,7 @@ func (v *validator) table(t *Table, path string) {
 	for i, expr := range t.PartitionBy {
 		pp := fmt.Sprintf("%s.partition_by[%d]", path, i)
 		f, msg := parsePartition(expr)
-		if msg == "" && !v.broken(path+".columns") {
+		if _, known := types[f.Column]; msg == "" && !v.broken(path+".columns") && (known || !defs) {
 			msg = checkPartition(f, types)
 		}
 		if msg == "" {

@@ -1,0 +1,439 @@
+package transform
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/row"
+)
+
+// lookup is one reference table joined into records by key. The table is replaced as a whole when the
+// file changes, so a record never sees half of an old and half of a new table.
+type lookup struct {
+	name      string // "lookup:<file>" for Misses
+	file      string // as configured, for messages
+	path      string // resolved against BaseDir
+	keyColumn string
+	columns   []config.Column
+	keyIdx    int // the record's key column in vals
+	keyType   config.ColumnType
+	slot      int // first lookup column in vals
+
+	table  atomic.Pointer[refTable]
+	misses atomic.Uint64
+
+	stamp fileStamp // the file version table was loaded from; owned by the watcher goroutine
+}
+
+// refTable is a loaded reference file: key text → the lookup columns' values. It is never modified after
+// loading; string values in it are shared with the records they are copied into.
+type refTable struct {
+	rows map[string][]row.Value
+}
+
+// fileStamp identifies a version of a file by modification time and size.
+type fileStamp struct {
+	mod  int64 // UnixNano
+	size int64
+}
+
+func stampOf(fi os.FileInfo) fileStamp {
+	return fileStamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
+}
+
+// newLookup resolves a lookup's key column among the base columns and loads its table.
+func newLookup(lc config.Lookup, base []config.Column, slot int) (*lookup, error) {
+	l := &lookup{
+		name:      "lookup:" + lc.File,
+		file:      lc.File,
+		path:      lookupPath(lc),
+		keyColumn: lc.KeyColumn,
+		columns:   lc.Columns,
+		keyIdx:    -1,
+		slot:      slot,
+	}
+	if lc.Key == "" {
+		return nil, errors.New("key is empty")
+	}
+	if l.keyColumn == "" {
+		l.keyColumn = lc.Key
+	}
+	for i, c := range base {
+		if c.Name == lc.Key {
+			l.keyIdx, l.keyType = i, c.Type
+		}
+	}
+	if l.keyIdx < 0 {
+		return nil, fmt.Errorf("key %q is not a record column", lc.Key)
+	}
+	switch l.format() {
+	case "csv", "jsonl":
+	default:
+		return nil, fmt.Errorf("unknown file format %q: want .csv, .jsonl or .json", filepath.Ext(l.path))
+	}
+	fi, err := os.Stat(l.path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := l.load()
+	if err != nil {
+		return nil, err
+	}
+	l.table.Store(t)
+	l.stamp = stampOf(fi)
+	return l, nil
+}
+
+// format returns "csv" or "jsonl" from the file name.
+func (l *lookup) format() string {
+	switch strings.ToLower(filepath.Ext(l.path)) {
+	case ".csv":
+		return "csv"
+	case ".jsonl", ".json", ".ndjson":
+		return "jsonl"
+	}
+	return ""
+}
+
+// lookup fills the lookup's columns of one record: the table's values for the record's key, or nulls
+// when the key is null or missing.
+func (t *Program) lookup(l *lookup, vals []row.Value) {
+	cols := vals[l.slot : l.slot+len(l.columns)]
+	k := vals[l.keyIdx]
+	var hit []row.Value
+	if !k.Null {
+		var key []byte
+		if l.keyType == config.TypeString {
+			key = k.S
+		} else {
+			t.key = appendKey(t.key[:0], k, l.keyType)
+			key = t.key
+		}
+		var ok bool
+		if hit, ok = l.table.Load().rows[string(key)]; !ok {
+			l.misses.Add(1)
+		}
+	}
+	if hit == nil {
+		for i := range cols {
+			cols[i] = row.Value{Null: true}
+		}
+		return
+	}
+	copy(cols, hit)
+}
+
+// appendKey appends the text form of a non-string key value, the form the reference file holds.
+func appendKey(b []byte, v row.Value, t config.ColumnType) []byte {
+	switch t {
+	case config.TypeLong, config.TypeInt:
+		return strconv.AppendInt(b, v.I, 10)
+	case config.TypeDouble, config.TypeFloat:
+		return strconv.AppendFloat(b, v.F, 'g', -1, 64)
+	case config.TypeBoolean:
+		return strconv.AppendBool(b, v.I != 0)
+	case config.TypeTimestamp:
+		return time.UnixMicro(v.I).UTC().AppendFormat(b, time.RFC3339Nano)
+	case config.TypeDate:
+		return time.Unix(v.I*secondsPerDay, 0).UTC().AppendFormat(b, time.DateOnly)
+	}
+	return append(b, v.S...)
+}
+
+// refresh reloads the table if the file changed since it was last looked at. A file that cannot be read
+// or parsed keeps the old table; the error is logged once per file version.
+func (s *shared) refresh(l *lookup) {
+	fi, err := os.Stat(l.path)
+	if err != nil {
+		if l.stamp != (fileStamp{}) {
+			s.log.Error("lookup file unreadable; keeping the previous table", "file", l.path, "err", err)
+			l.stamp = fileStamp{}
+		}
+		return
+	}
+	st := stampOf(fi)
+	if st == l.stamp {
+		return
+	}
+	l.stamp = st
+	t, err := l.load()
+	if err != nil {
+		s.log.Error("reloading lookup file failed; keeping the previous table", "file", l.path, "err", err)
+		return
+	}
+	l.table.Store(t)
+	s.log.Info("reloaded lookup file", "file", l.path, "rows", len(t.rows))
+}
+
+// watch polls the lookup files until Close.
+func (s *shared) watch() {
+	defer s.done.Done()
+	tick := time.NewTicker(s.poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			for _, l := range s.lookups {
+				s.refresh(l)
+			}
+		}
+	}
+}
+
+// load reads and parses the lookup's file.
+func (l *lookup) load() (*refTable, error) {
+	data, err := os.ReadFile(l.path)
+	if err != nil {
+		return nil, err
+	}
+	t := &refTable{rows: make(map[string][]row.Value)}
+	lines := make(map[string]int) // key → line, for duplicate errors
+	add := func(line int, key string, vals []row.Value) error {
+		if prev, dup := lines[key]; dup {
+			return fmt.Errorf("%s:%d: key %q already on line %d", l.file, line, key, prev)
+		}
+		lines[key] = line
+		t.rows[key] = vals
+		return nil
+	}
+	if l.format() == "csv" {
+		err = l.parseCSV(data, add)
+	} else {
+		err = l.parseJSONL(data, add)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// parseCSV parses a CSV file with a header row naming the columns. Empty cells are null.
+func (l *lookup) parseCSV(data []byte, add func(int, string, []row.Value) error) error {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err == io.EOF {
+		return fmt.Errorf("%s: no header row", l.file)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", l.file, err)
+	}
+	at := make(map[string]int, len(header))
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff")
+		}
+		at[strings.TrimSpace(h)] = i
+	}
+	keyAt, ok := at[l.keyColumn]
+	if !ok {
+		return fmt.Errorf("%s: no key column %q in the header", l.file, l.keyColumn)
+	}
+	colAt := make([]int, len(l.columns))
+	for i, c := range l.columns {
+		if colAt[i], ok = at[c.Name]; !ok {
+			return fmt.Errorf("%s: no column %q in the header", l.file, c.Name)
+		}
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.file, err)
+		}
+		line, _ := r.FieldPos(0)
+		vals := make([]row.Value, len(l.columns))
+		for i, c := range l.columns {
+			if vals[i], err = parseText(rec[colAt[i]], c.Type); err != nil {
+				return fmt.Errorf("%s:%d: column %q: %w", l.file, line, c.Name, err)
+			}
+		}
+		if err := add(line, rec[keyAt], vals); err != nil {
+			return err
+		}
+	}
+}
+
+// parseJSONL parses JSON Lines: one object per line, blank lines ignored. Missing fields and JSON null
+// are null.
+func (l *lookup) parseJSONL(data []byte, add func(int, string, []row.Value) error) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, len(data)+1)
+	for line := 1; sc.Scan(); line++ {
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		var obj map[string]any
+		d := json.NewDecoder(bytes.NewReader(text))
+		d.UseNumber()
+		if err := d.Decode(&obj); err != nil {
+			return fmt.Errorf("%s:%d: %w", l.file, line, err)
+		}
+		if d.More() {
+			return fmt.Errorf("%s:%d: more than one JSON value on the line", l.file, line)
+		}
+		if obj == nil {
+			return fmt.Errorf("%s:%d: not a JSON object", l.file, line)
+		}
+		key, err := jsonText(obj[l.keyColumn])
+		if err != nil || obj[l.keyColumn] == nil {
+			return fmt.Errorf("%s:%d: key %q: missing, null or not a scalar", l.file, line, l.keyColumn)
+		}
+		vals := make([]row.Value, len(l.columns))
+		for i, c := range l.columns {
+			if vals[i], err = parseJSON(obj[c.Name], c.Type); err != nil {
+				return fmt.Errorf("%s:%d: column %q: %w", l.file, line, c.Name, err)
+			}
+		}
+		if err := add(line, key, vals); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", l.file, err)
+	}
+	return nil
+}
+
+// jsonText returns the text of a JSON scalar: a string as is, a number as written, true or false.
+func jsonText(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case json.Number:
+		return string(v), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	}
+	return "", fmt.Errorf("%T is not a scalar", v)
+}
+
+// parseJSON converts a decoded JSON value to a value of column type t. Strings are parsed as text for
+// every type, so "4.99" fills a double and "2026-01-02" a date.
+func parseJSON(v any, t config.ColumnType) (row.Value, error) {
+	switch v := v.(type) {
+	case nil:
+		return row.Value{Null: true}, nil
+	case string:
+		if t == config.TypeString {
+			return row.Value{S: clipped(string(v))}, nil
+		}
+		return parseText(v, t)
+	case json.Number:
+		switch t {
+		case config.TypeString, config.TypeLong, config.TypeInt, config.TypeDouble, config.TypeFloat:
+			if t == config.TypeString {
+				return row.Value{S: clipped(string(v))}, nil
+			}
+			return parseText(string(v), t)
+		}
+	case bool:
+		switch t {
+		case config.TypeBoolean:
+			if v {
+				return row.Value{I: 1}, nil
+			}
+			return row.Value{}, nil
+		case config.TypeString:
+			return row.Value{S: clipped(strconv.FormatBool(v))}, nil
+		}
+	}
+	return row.Value{}, fmt.Errorf("JSON %s does not fit a %s column", jsonKind(v), t)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// parseText parses the text form of a value of column type t: integers, decimal or exponent numbers,
+// true/false (or 1/0), RFC 3339 timestamps and YYYY-MM-DD dates. Empty text is null.
+func parseText(s string, t config.ColumnType) (row.Value, error) {
+	if s == "" {
+		return row.Value{Null: true}, nil
+	}
+	switch t {
+	case config.TypeString:
+		return row.Value{S: clipped(s)}, nil
+	case config.TypeLong, config.TypeInt:
+		bits := 64
+		if t == config.TypeInt {
+			bits = 32
+		}
+		n, err := strconv.ParseInt(s, 10, bits)
+		if err != nil {
+			return row.Value{}, fmt.Errorf("%q is not a valid %s", s, t)
+		}
+		return row.Value{I: n}, nil
+	case config.TypeDouble, config.TypeFloat:
+		bits := 64
+		if t == config.TypeFloat {
+			bits = 32
+		}
+		f, err := strconv.ParseFloat(s, bits)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return row.Value{}, fmt.Errorf("%q is not a valid %s", s, t)
+		}
+		return row.Value{F: f}, nil
+	case config.TypeBoolean:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return row.Value{}, fmt.Errorf("%q is not a boolean", s)
+		}
+		if b {
+			return row.Value{I: 1}, nil
+		}
+		return row.Value{}, nil
+	case config.TypeTimestamp:
+		ts, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return row.Value{}, fmt.Errorf("%q is not an RFC 3339 timestamp", s)
+		}
+		return row.Value{I: ts.UnixMicro()}, nil
+	case config.TypeDate:
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return row.Value{}, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+		}
+		return row.Value{I: floorDiv(d.Unix(), secondsPerDay)}, nil
+	}
+	return row.Value{}, fmt.Errorf("unknown column type %q", t)
+}
+
+// clipped returns s as bytes whose capacity is their length, so that appending to a value copied out of
+// a table can never write into the table.
+func clipped(s string) []byte {
+	b := []byte(s)
+	return b[:len(b):len(b)]
+}
