@@ -311,6 +311,8 @@ func loopbackAddr(t *testing.T) string {
 // finish waits until the tables store the topic's end offsets, then stops p with SIGTERM and requires exit 0.
 func (e *env) finish(p *stageProc, topic string, tables ...string) {
 	e.t.Helper()
+	// Its signal handler is installed before it logs anything: a SIGTERM before that would kill it.
+	waitFor(e.t, 30*time.Second, "the stage process to start", func() bool { return strings.Contains(readFile(p.log), "msg=staging") })
 	waitFor(e.t, 120*time.Second, "every partition committed to "+strings.Join(tables, ", "), func() bool {
 		return e.caughtUp(topic, tables...)
 	})
@@ -328,4 +330,8 @@ func (e *env) assertRows(table string, want int64) {
 	if got := e.queryInt("select count(distinct event_id) from " + table); got != want {
 		e.t.Errorf("%s holds %d distinct event_id, want %d", table, got, want)
 	}
+}
+
+func tp(topic string, partition int32) lake.TopicPartition {
+	return lake.TopicPartition{Topic: topic, Partition: partition}
 }

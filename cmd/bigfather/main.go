@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/demo"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -34,6 +36,9 @@ Usage:
   bigfather broker [--listen 127.0.0.1:9092] [--data DIR] [--partitions N]   embedded DEVELOPMENT broker only
   bigfather stage --config FILE [--pipeline NAME] [--http ADDR]      staging workers; run several to share the work
   bigfather sql [--config FILE | --data DIR] [--format table|csv|json] "SQL"
+  bigfather backfill [--config FILE] [--pipeline P] (--from FILES | --from-offsets TOPIC:PART:FROM-TO | --from-time TOPIC:SINCE..UNTIL)
+  bigfather completeness [--config FILE | --data DIR] [--pipeline P] [--format table|json]
+  bigfather rejected [--config FILE | --data DIR] [--pipeline P] [--format table|json]
   bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]
   bigfather version
 
@@ -87,6 +92,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		return cmdStage(ctx, rest, stderr, log)
 	case "sql":
 		return cmdSQL(ctx, rest, stdout, stderr)
+	case "backfill":
+		return cmdBackfill(ctx, rest, stdout, stderr, log)
+	case "completeness":
+		return cmdCompleteness(ctx, rest, stdout, stderr)
+	case "rejected":
+		return cmdRejected(ctx, rest, stdout, stderr)
 	case "demo":
 		if len(rest) == 0 || rest[0] != "produce" {
 			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")
@@ -123,6 +134,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 // loadConfig reads --config, or the embedded defaults under --data when no file is given.
 func loadConfig(path, dataDir string, embedded bool) (*config.Config, error) {
 	if path == "" {
+		if _, err := demo.WriteDefinitions(filepath.Join(dataDir, "definitions")); err != nil {
+			return nil, err
+		}
 		return config.Default(dataDir), nil
 	}
 	cfg, err := config.Load(path)

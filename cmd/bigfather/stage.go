@@ -76,10 +76,10 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 		return err
 	}
 	defer lk.Close()
-	metrics, health := monitor.NewMetrics(), monitor.NewHealth()
+	metrics, health, control := monitor.NewMetrics(), monitor.NewHealth(), stage.NewControl()
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.httpAddr != "" && opts.httpAddr != "off" {
-		srv, err := server.New(opts.httpAddr, metrics, health, log)
+		srv, err := server.New(opts.httpAddr, metrics, health, control, log)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 			if opts.instanceID != "" {
 				instance = opts.instanceID + "-" + p.Name
 			}
-			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout})
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Control: control, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}

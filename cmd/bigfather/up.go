@@ -18,8 +18,16 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 	brokerAddr := fs.String("broker-listen", broker.DefaultListen, "embedded broker address, when no brokers are configured")
 	withDemo := fs.Bool("demo", false, "play a demo game world into the first pipeline's first topic")
 	demoRate := fs.Int("demo-rate", 2000, "demo events per second")
+	demoMalformed := fs.Float64("demo-malformed-rate", 0.005, "chance of an extra malformed demo record after each event")
+	demoDuplicates := fs.Float64("demo-duplicate-rate", 0.01, "chance of producing a demo event twice")
+	demoGaps := fs.Float64("demo-gap-rate", 0.002, "chance of losing a demo event before Kafka")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	for _, r := range []float64{*demoMalformed, *demoDuplicates, *demoGaps} {
+		if !(r >= 0 && r <= 1) {
+			return usagef("--demo-malformed-rate, --demo-duplicate-rate and --demo-gap-rate must be between 0 and 1")
+		}
 	}
 	cfg, err := loadConfig(*cfgPath, *dataDir, true)
 	if err != nil {
@@ -44,8 +52,10 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 	if *withDemo && len(pipes) > 0 {
 		topic := pipes[0].Topics[0]
 		extra = func(ctx context.Context) error {
-			log.Info("demo producer started", "topic", topic, "rate", *demoRate)
-			_, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: brokers, Topic: topic, Rate: *demoRate, Live: true, Logger: log})
+			log.Info("demo producer started", "topic", topic, "rate", *demoRate, "malformed_rate", *demoMalformed,
+				"duplicate_rate", *demoDuplicates, "gap_rate", *demoGaps)
+			_, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: brokers, Topic: topic, Rate: *demoRate, Live: true,
+				MalformedRate: *demoMalformed, DuplicateRate: *demoDuplicates, GapRate: *demoGaps, Logger: log})
 			if ctx.Err() != nil {
 				return nil
 			}

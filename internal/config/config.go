@@ -219,9 +219,28 @@ func Default(dataDir string) *Config {
 				},
 			},
 			Commit: Commit{Interval: 10 * time.Second, MaxRows: defaultMaxRows, MaxBytes: defaultMaxBytes},
+			// The demo game's log definitions; `bigfather up` writes them under DIR/definitions.
+			Definitions: Definitions{SelectBy: "event_type", Unknown: "reject", Files: []string{
+				filepath.Join(dataDir, "definitions", "item_acquire.json"),
+				filepath.Join(dataDir, "definitions", "level_up.json"),
+				filepath.Join(dataDir, "definitions", "purchase.json"),
+				filepath.Join(dataDir, "definitions", "session_end.json"),
+				filepath.Join(dataDir, "definitions", "session_start.json"),
+			}},
+			Cleanse: Cleanse{Trim: true, Fields: []FieldCleanse{
+				{Field: "platform", Case: "lower"},
+				{Field: "country", Case: "upper", NullIfInvalid: true},
+			}},
+			Enrich: Enrich{Derive: []Derived{
+				{Name: "is_mobile", Type: TypeBoolean, Expr: `platform == "ios" || platform == "android"`},
+			}},
+			Dedup:        Dedup{Field: "event_id", Window: 24 * time.Hour, TimeField: "event_time"},
+			Routes:       []Route{{Table: "staging.purchases", EventTypes: []string{"purchase"}}},
+			Completeness: Completeness{ProducerField: "player_id", SeqField: "client_seq"},
 		}},
 	}
-	// Fills Group and Partitions; the defaults are valid by construction (tested).
+	// Fills Group and Partitions; the defaults are valid by construction once the definition files exist
+	// (tested), and the commands that read records write them first.
 	_ = c.Validate(ValidateOptions{EmbeddedBroker: true})
 	return c
 }

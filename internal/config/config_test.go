@@ -107,6 +107,15 @@ func TestTopLevelDefaults(t *testing.T) {
 
 func TestDefault(t *testing.T) {
 	dir := t.TempDir()
+	// `bigfather up` writes the demo definitions before it builds the default config.
+	if err := os.MkdirAll(filepath.Join(dir, "definitions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"item_acquire", "level_up", "purchase", "session_end", "session_start"} {
+		if err := os.WriteFile(filepath.Join(dir, "definitions", n+".json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := Default(dir)
 	if err := c.Validate(ValidateOptions{EmbeddedBroker: true}); err != nil {
 		t.Fatalf("Default does not validate: %v", err)
@@ -125,9 +134,12 @@ func TestDefault(t *testing.T) {
 		t.Errorf("Default pipeline: %+v", p)
 	}
 	// Default is built in Go; Validate gives it the defaults a YAML file gets.
-	if p.Limits != absentLimits || p.OnReject != absentOnReject || !reflect.DeepEqual(p.Cleanse, Cleanse{Future: absentCleanse.Future}) ||
-		!reflect.DeepEqual(p.Definitions, Definitions{}) || p.Definitions.Enabled() || p.Dedup != (Dedup{}) ||
-		p.Completeness.Enabled() || p.Enrich.Derive != nil || p.Filters != nil || p.Routes != nil {
+	// The demo pipeline shows every staging-quality feature.
+	if p.Limits != absentLimits || p.OnReject != absentOnReject || !p.Cleanse.Trim || len(p.Cleanse.Fields) != 2 ||
+		len(p.Definitions.Files) != 5 || p.Definitions.SelectBy != "event_type" || p.Definitions.Unknown != "reject" ||
+		p.Dedup != (Dedup{Field: "event_id", Window: 24 * time.Hour, TimeField: "event_time"}) ||
+		p.Completeness != (Completeness{ProducerField: "player_id", SeqField: "client_seq"}) || len(p.Enrich.Derive) != 1 ||
+		p.Filters != nil || !reflect.DeepEqual(p.Routes, []Route{{Table: "staging.purchases", EventTypes: []string{"purchase"}}}) {
 		t.Errorf("Default quality settings: %+v", p)
 	}
 	err = c.Validate(ValidateOptions{})

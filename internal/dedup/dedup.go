@@ -23,7 +23,9 @@ func Hash(id []byte) uint64 { return xxh3.Hash(id) }
 type Position uint64
 
 // Pos makes a Position.
-func Pos(source uint16, offset int64) Position { return Position(uint64(source)<<48 | uint64(offset)&(1<<48-1)) }
+func Pos(source uint16, offset int64) Position {
+	return Position(uint64(source)<<48 | uint64(offset)&(1<<48-1))
+}
 
 // Source returns the source number.
 func (p Position) Source() uint16 { return uint16(p >> 48) }

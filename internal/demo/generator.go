@@ -15,6 +15,14 @@
 // A Generator is deterministic: one seed and start time give the same events,
 // event IDs included. Produce picks a random seed when given 0, so separate
 // runs never repeat event IDs.
+//
+// Produce can also spoil the stream the way real clients and networks do, so
+// that staging's checks have something to catch: malformed records besides
+// the events (ProduceOptions.MalformedRate), events produced twice, some much
+// later and on another partition (DuplicateRate), and events lost before
+// Kafka, leaving holes in their players' client_seq (GapRate). The full
+// original stream, lost events included, can be written out for a backfill
+// (AllEvents). See faults.go.
 package demo
 
 import (
@@ -176,10 +184,13 @@ func (g *Generator) event(p *player, typ string) Event {
 }
 
 // uuid returns a random (version 4) UUID drawn from the generator's source.
-func (g *Generator) uuid() string {
+func (g *Generator) uuid() string { return newUUID(g.rng) }
+
+// newUUID returns a random (version 4) UUID drawn from r.
+func newUUID(r *rand.Rand) string {
 	var u [16]byte
-	binary.BigEndian.PutUint64(u[:8], g.rng.Uint64())
-	binary.BigEndian.PutUint64(u[8:], g.rng.Uint64())
+	binary.BigEndian.PutUint64(u[:8], r.Uint64())
+	binary.BigEndian.PutUint64(u[8:], r.Uint64())
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 	var b [36]byte

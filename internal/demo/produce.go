@@ -1,10 +1,14 @@
 package demo
 
 import (
+	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -29,10 +33,12 @@ type ProduceOptions struct {
 	// first use if the cluster allows auto creation.
 	Topic string
 	// Rate is the target events per second; 0 produces as fast as the
-	// cluster accepts.
+	// cluster accepts. It paces generated events, dropped ones included;
+	// malformed records and duplicates come on top.
 	Rate int
-	// Count is how many events to produce; 0 produces until the context
-	// ends.
+	// Count is how many events to generate; 0 generates until the context
+	// ends. Events dropped by GapRate count: Count is the length of the
+	// original stream, which AllEvents receives in full.
 	Count int
 	// Seed seeds the Generator; 0 picks a random seed (logged), so runs
 	// do not repeat event IDs.
@@ -44,26 +50,81 @@ type ProduceOptions struct {
 	// 10ms per event whatever the real rate: it starts so that Count
 	// events end about now (a backfill), or now when Count is 0.
 	Live bool
+
+	// MalformedRate, from 0 to 1, is the chance that a generated event is
+	// followed by a malformed record, produced in addition to the valid
+	// stream: truncated JSON, "level":"ten", no event_time, event_type
+	// "level_down" or platform "smart_fridge", about equally often. A
+	// malformed record has a fresh event_id and its event's player_id and
+	// client_seq.
+	MalformedRate float64
+	// DuplicateRate, from 0 to 1, is the chance that a produced event is
+	// produced a second time, byte for byte: half of the copies right
+	// after the original, half held back and produced after 1 to 5,000
+	// further events. About a third of the copies are keyed by another player,
+	// so they land on other partitions. When Count events are generated,
+	// copies still held back are produced before Produce returns; when
+	// the context ends first, they are not.
+	DuplicateRate float64
+	// GapRate, from 0 to 1, is the chance that a generated event is lost
+	// before Kafka: its player's client_seq advances, but it is never
+	// produced.
+	GapRate float64
+	// AllEvents, when set, receives every generated event, produced or
+	// dropped, as one JSON line, in generation order: the original stream
+	// to backfill from. Lines are the produced record values exactly.
+	// Malformed records and duplicates are not written. Produce buffers
+	// its writes and flushes them before it returns.
+	AllEvents io.Writer
+
 	// Logger receives progress and the client's warnings; nil discards.
 	Logger *slog.Logger
 }
 
+// ProduceStats counts what Produce did. Valid, Malformed and Duplicates
+// count acknowledged records.
+type ProduceStats struct {
+	// Valid is how many generated events were produced.
+	Valid int
+	// Malformed is how many malformed records were produced (MalformedRate).
+	Malformed int
+	// Duplicates is how many second copies of events were produced
+	// (DuplicateRate).
+	Duplicates int
+	// Dropped is how many generated events were lost on purpose and never
+	// produced (GapRate).
+	Dropped int
+}
+
+// Records returns how many records were produced: Valid + Malformed +
+// Duplicates.
+func (s ProduceStats) Records() int { return s.Valid + s.Malformed + s.Duplicates }
+
 // Produce generates events and produces them to opts.Topic, keyed by
-// player_id so each player's events stay in order on one partition. It waits
-// for every produced record to be acknowledged before returning, and returns
-// how many were.
+// player_id so each player's events stay in order on one partition, with
+// the faults the options ask for. It waits for every produced record to be
+// acknowledged before returning, and returns counts of what was.
 //
 // When Count > 0, Produce returns ctx.Err() if ctx ends before Count events
-// are acknowledged. When Count is 0, it runs until ctx ends and then returns
-// nil. Either way, records already handed to the client are still given
-// flushGrace to be acknowledged after ctx ends. Any produce failure stops
-// Produce and is returned.
-func Produce(ctx context.Context, opts ProduceOptions) (produced int, err error) {
+// are generated and their records acknowledged. When Count is 0, it runs
+// until ctx ends and then returns nil. Either way, records already handed to
+// the client are still given flushGrace to be acknowledged after ctx ends.
+// Any produce failure, or a failure to write AllEvents, stops Produce and is
+// returned.
+func Produce(ctx context.Context, opts ProduceOptions) (ProduceStats, error) {
 	if len(opts.Brokers) == 0 {
-		return 0, errors.New("demo: produce: no brokers given")
+		return ProduceStats{}, errors.New("demo: produce: no brokers given")
 	}
 	if opts.Rate < 0 || opts.Count < 0 {
-		return 0, fmt.Errorf("demo: produce: negative rate (%d) or count (%d)", opts.Rate, opts.Count)
+		return ProduceStats{}, fmt.Errorf("demo: produce: negative rate (%d) or count (%d)", opts.Rate, opts.Count)
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"malformed", opts.MalformedRate}, {"duplicate", opts.DuplicateRate}, {"gap", opts.GapRate}} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return ProduceStats{}, fmt.Errorf("demo: produce: %s rate %v outside [0, 1]", r.name, r.v)
+		}
 	}
 	topic := opts.Topic
 	if topic == "" {
@@ -95,7 +156,7 @@ func Produce(ctx context.Context, opts ProduceOptions) (produced int, err error)
 		kgo.WithLogger(kgoLogger{log}),
 	)
 	if err != nil {
-		return 0, fmt.Errorf("demo: produce to %s: creating client: %w", topic, err)
+		return ProduceStats{}, fmt.Errorf("demo: produce to %s: creating client: %w", topic, err)
 	}
 	defer cl.Close()
 
@@ -107,62 +168,124 @@ func Produce(ctx context.Context, opts ProduceOptions) (produced int, err error)
 	defer stopGrace()
 
 	var (
-		acked    atomic.Int64
-		failed   atomic.Bool
-		errMu    sync.Mutex
-		firstErr error
+		ackValid, ackBad, ackDup atomic.Int64
+		failed                   atomic.Bool
+		errMu                    sync.Mutex
+		firstErr                 error
 	)
-	promise := func(r *kgo.Record, err error) {
-		if err == nil {
-			acked.Add(1)
-			return
+	// One promise per kind of record, each counting its own.
+	promise := func(acked *atomic.Int64) func(*kgo.Record, error) {
+		return func(r *kgo.Record, err error) {
+			if err == nil {
+				acked.Add(1)
+				return
+			}
+			errMu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("record for %s: %w", r.Key, err)
+				failed.Store(true)
+			}
+			errMu.Unlock()
 		}
-		errMu.Lock()
-		if firstErr == nil {
-			firstErr = fmt.Errorf("record for %s: %w", r.Key, err)
-			failed.Store(true)
-		}
-		errMu.Unlock()
 	}
+	validDone, badDone, dupDone := promise(&ackValid), promise(&ackBad), promise(&ackDup)
 
 	genStart := time.Now()
 	if !opts.Live {
 		genStart = genStart.Add(-time.Duration(opts.Count) * meanStep)
 	}
 	gen := NewGenerator(seed, opts.Players, genStart)
+	flt := newFaults(seed, opts.GapRate, opts.DuplicateRate, opts.MalformedRate)
+	var all *bufio.Writer
+	if opts.AllEvents != nil {
+		all = bufio.NewWriterSize(opts.AllEvents, 256<<10)
+	}
 	log.Info("producing demo events", "brokers", opts.Brokers, "seed", seed, "players", len(gen.players),
-		"rate", opts.Rate, "count", opts.Count, "live", opts.Live)
+		"rate", opts.Rate, "count", opts.Count, "live", opts.Live, "malformed_rate", opts.MalformedRate,
+		"duplicate_rate", opts.DuplicateRate, "gap_rate", opts.GapRate)
 	start := time.Now()
 
 	var (
-		sent int
-		slab []byte       // record keys and values, carved off in order
-		recs []kgo.Record // records, carved off in order
+		generated int          // events generated, dropped ones included
+		sent      int          // records handed to the client
+		dropped   int          // events not produced on purpose
+		dupOrder  int          // duplicates held so far, to order ties
+		allErr    error        // the first failure to write AllEvents
+		sl        slab         // record keys and values
+		recs      []kgo.Record // records, carved off in order
+		scratch   []byte       // JSON of dropped events
 	)
+	send := func(key, value []byte, ts time.Time, done func(*kgo.Record, error)) {
+		if len(recs) == 0 {
+			recs = make([]kgo.Record, 1024)
+		}
+		r := &recs[0]
+		recs = recs[1:]
+		r.Key, r.Value, r.Timestamp = key, value, ts
+		cl.Produce(rctx, r, done)
+		sent++
+	}
 	produce := func(n int) {
 		for range n {
-			if len(recs) == 0 {
-				recs = make([]kgo.Record, 1024)
-			}
-			r := &recs[0]
-			recs = recs[1:]
 			e := gen.Next()
+			generated++
+			// Every knob draws for every event, so that each picks the
+			// same events whatever the others do.
+			drop := flt.drop()
+			dup, isDup := flt.dup(len(gen.players))
+			bad, isBad := flt.malformed()
+			var ts time.Time
 			if opts.Live {
 				e.EventTime = time.Now()
-				r.Timestamp = e.EventTime
+				ts = e.EventTime
 			}
-			if cap(slab)-len(slab) < 1024 {
-				slab = make([]byte, 0, 1<<20)
+			if drop {
+				dropped++
+				if all != nil {
+					scratch = gen.AppendJSON(scratch[:0], e)
+					allErr = cmp.Or(allErr, writeLine(all, scratch))
+				}
+			} else {
+				off := sl.start()
+				sl.buf = append(sl.buf, e.PlayerID...)
+				key := sl.end(off)
+				off = sl.start()
+				sl.buf = gen.AppendJSON(sl.buf, e)
+				value := sl.end(off)
+				if all != nil {
+					allErr = cmp.Or(allErr, writeLine(all, value))
+				}
+				send(key, value, ts, validDone)
+				if isDup {
+					if other := gen.players[dup.keyPlayer].id; dup.otherKey && other != e.PlayerID {
+						off := sl.start()
+						sl.buf = append(sl.buf, other...)
+						key = sl.end(off)
+					}
+					if dup.delay == 0 {
+						send(key, value, time.Time{}, dupDone)
+					} else {
+						dupOrder++
+						flt.hold(heldDup{due: generated + dup.delay, order: dupOrder, key: key, value: value})
+					}
+				}
 			}
-			off := len(slab)
-			slab = append(slab, e.PlayerID...)
-			r.Key = slab[off:len(slab):len(slab)]
-			off = len(slab)
-			slab = gen.AppendJSON(slab, e)
-			r.Value = slab[off:len(slab):len(slab)]
-			cl.Produce(rctx, r, promise)
+			if isBad {
+				off := sl.start()
+				sl.buf = append(sl.buf, e.PlayerID...)
+				key := sl.end(off)
+				off = sl.start()
+				sl.buf = gen.appendMalformed(sl.buf, e, bad)
+				send(key, sl.end(off), ts, badDone)
+			}
+			for {
+				d, ok := flt.due(generated)
+				if !ok {
+					break
+				}
+				send(d.key, d.value, time.Time{}, dupDone)
+			}
 		}
-		sent += n
 	}
 
 	const (
@@ -180,7 +303,7 @@ func Produce(ctx context.Context, opts ProduceOptions) (produced int, err error)
 		last = time.Now()
 	}
 loop:
-	for (opts.Count == 0 || sent < opts.Count) && !failed.Load() {
+	for (opts.Count == 0 || generated < opts.Count) && !failed.Load() && allErr == nil {
 		n := chunk
 		if ticker != nil {
 			select {
@@ -198,31 +321,72 @@ loop:
 			break
 		}
 		if opts.Count > 0 {
-			n = min(n, opts.Count-sent)
+			n = min(n, opts.Count-generated)
 		}
 		produce(n)
 	}
+	// The stream is complete: duplicates still held back are due now.
+	if opts.Count > 0 && generated == opts.Count && ctx.Err() == nil && !failed.Load() {
+		for {
+			d, ok := flt.due(math.MaxInt)
+			if !ok {
+				break
+			}
+			send(d.key, d.value, time.Time{}, dupDone)
+		}
+	}
+	if all != nil {
+		allErr = cmp.Or(allErr, all.Flush())
+	}
 
 	flushErr := cl.Flush(rctx)
-	produced = int(acked.Load())
+	stats := ProduceStats{Valid: int(ackValid.Load()), Malformed: int(ackBad.Load()), Duplicates: int(ackDup.Load()), Dropped: dropped}
+	produced := stats.Records()
 	errMu.Lock()
 	prodErr := firstErr
 	errMu.Unlock()
 	elapsed := time.Since(start)
-	log.Info("produced demo events", "events", produced, "seconds", elapsed.Seconds(),
-		"events_per_second", float64(produced)/elapsed.Seconds())
+	log.Info("produced demo events", "records", produced, "valid", stats.Valid, "malformed", stats.Malformed,
+		"duplicates", stats.Duplicates, "dropped", stats.Dropped, "seconds", elapsed.Seconds(),
+		"events_per_second", float64(generated)/elapsed.Seconds())
 
 	switch {
 	case prodErr != nil && !(ctx.Err() != nil && errors.Is(prodErr, context.Canceled)):
-		return produced, fmt.Errorf("demo: produce to %s: %w", topic, prodErr)
+		return stats, fmt.Errorf("demo: produce to %s: %w", topic, prodErr)
 	case produced < sent:
 		// Only after ctx ended and flushGrace ran out.
-		return produced, fmt.Errorf("demo: produce to %s: %d of %d records unacknowledged %v after cancel: %w",
+		return stats, fmt.Errorf("demo: produce to %s: %d of %d records unacknowledged %v after cancel: %w",
 			topic, sent-produced, sent, flushGrace, errors.Join(ctx.Err(), flushErr))
-	case opts.Count > 0 && produced < opts.Count:
-		return produced, ctx.Err()
+	case allErr != nil:
+		return stats, fmt.Errorf("demo: produce to %s: writing all events: %w", topic, allErr)
+	case opts.Count > 0 && generated < opts.Count:
+		return stats, ctx.Err()
 	}
-	return produced, nil
+	return stats, nil
+}
+
+// slab hands out record keys and values carved in order from large buffers
+// that are never overwritten, so records and held duplicates can keep them.
+// Append to buf between start and end.
+type slab struct{ buf []byte }
+
+// start makes room for a key or value and returns where it begins.
+func (s *slab) start() int {
+	if cap(s.buf)-len(s.buf) < 1024 {
+		s.buf = make([]byte, 0, 1<<20)
+	}
+	return len(s.buf)
+}
+
+// end returns what was appended since start returned off.
+func (s *slab) end(off int) []byte { return s.buf[off:len(s.buf):len(s.buf)] }
+
+// writeLine writes b and a newline to w.
+func writeLine(w *bufio.Writer, b []byte) error {
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return w.WriteByte('\n')
 }
 
 // kgoLogger passes the client's warnings and errors to slog.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,8 +86,8 @@ func TestProduceCount(t *testing.T) {
 	defer cancel()
 	before := time.Now()
 	got, err := Produce(ctx, ProduceOptions{Brokers: []string{b.Addr()}, Count: n, Seed: 9})
-	if err != nil || got != n {
-		t.Fatalf("Produce = %d, %v; want %d, nil", got, err, n)
+	if err != nil || got != (ProduceStats{Valid: n}) {
+		t.Fatalf("Produce = %+v, %v; want %d valid, nil", got, err, n)
 	}
 	first, last := consumeEvents(t, b.Addr(), DefaultTopic, n)
 	// A backfill: the generator clock ends about when Produce started.
@@ -105,8 +107,8 @@ func TestProduceRateAndLive(t *testing.T) {
 	before := time.Now()
 	got, err := Produce(ctx, ProduceOptions{Brokers: []string{b.Addr()}, Topic: "paced", Rate: rate, Count: n, Live: true})
 	elapsed := time.Since(before)
-	if err != nil || got != n {
-		t.Fatalf("Produce = %d, %v; want %d, nil", got, err, n)
+	if err != nil || got != (ProduceStats{Valid: n}) {
+		t.Fatalf("Produce = %+v, %v; want %d valid, nil", got, err, n)
 	}
 	if want := time.Second * n / rate; elapsed < want*8/10 || elapsed > want*4 {
 		t.Fatalf("%d events at %d/s took %v, want about %v", n, rate, elapsed, want)
@@ -138,17 +140,17 @@ func TestProduceUntilCanceled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	got, err := Produce(ctx, ProduceOptions{Brokers: []string{b.Addr()}, Topic: "forever", Rate: 5000})
-	if err != nil || got == 0 {
-		t.Fatalf("Produce until cancel = %d, %v; want > 0, nil", got, err)
+	if err != nil || got.Valid == 0 || got.Records() != got.Valid {
+		t.Fatalf("Produce until cancel = %+v, %v; want > 0 valid only, nil", got, err)
 	}
-	consumeEvents(t, b.Addr(), "forever", got)
+	consumeEvents(t, b.Addr(), "forever", got.Valid)
 
 	// With a Count that is not reached, the context's error comes back.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel2()
 	got, err = Produce(ctx2, ProduceOptions{Brokers: []string{b.Addr()}, Topic: "short", Rate: 1000, Count: 1_000_000})
-	if !errors.Is(err, context.DeadlineExceeded) || got == 0 || got >= 1_000_000 {
-		t.Fatalf("Produce with unreached Count = %d, %v; want some, DeadlineExceeded", got, err)
+	if !errors.Is(err, context.DeadlineExceeded) || got.Valid == 0 || got.Valid >= 1_000_000 {
+		t.Fatalf("Produce with unreached Count = %+v, %v; want some, DeadlineExceeded", got, err)
 	}
 }
 
@@ -159,6 +161,12 @@ func TestProduceBadOptions(t *testing.T) {
 	}
 	if _, err := Produce(ctx, ProduceOptions{Brokers: []string{"127.0.0.1:1"}, Rate: -1}); err == nil {
 		t.Error("Produce with negative rate succeeded")
+	}
+	for _, o := range []ProduceOptions{{GapRate: -0.1}, {DuplicateRate: 1.5}, {MalformedRate: math.NaN()}} {
+		o.Brokers = []string{"127.0.0.1:1"}
+		if _, err := Produce(ctx, o); err == nil || !strings.Contains(err.Error(), "rate") {
+			t.Errorf("Produce with rates %v/%v/%v: %v, want a rate error", o.GapRate, o.DuplicateRate, o.MalformedRate, err)
+		}
 	}
 }
 
@@ -178,10 +186,10 @@ func BenchmarkProduce(b *testing.B) {
 		start := time.Now()
 		got, err := Produce(context.Background(), ProduceOptions{Brokers: []string{br.Addr()}, Count: n, Seed: 1})
 		elapsed += time.Since(start)
-		if err != nil || got != n {
-			b.Fatalf("Produce = %d, %v", got, err)
+		if err != nil || got.Valid != n {
+			b.Fatalf("Produce = %+v, %v", got, err)
 		}
-		total += got
+		total += got.Valid
 		b.StopTimer()
 		br.Close()
 		b.StartTimer()

@@ -123,7 +123,7 @@ func (l *Lake) EnsureTable(ctx context.Context, spec TableSpec) (*table.Table, e
 	}
 	t, err := l.cat.LoadTable(ctx, ident)
 	if err == nil {
-		return t, nil
+		return l.addMissingColumns(ctx, t, spec)
 	}
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, fmt.Errorf("loading table %s: %w", spec.Name, err)
@@ -148,4 +148,40 @@ func (l *Lake) EnsureTable(ctx context.Context, spec TableSpec) (*table.Table, e
 		return nil, fmt.Errorf("creating table %s: %w", spec.Name, err)
 	}
 	return t, nil
+}
+
+// addMissingColumns evolves an existing table by adding the optional columns of spec it lacks (new derived
+// columns, a new definition's fields). A missing required column, or a type change, is left to the caller,
+// which reports it.
+func (l *Lake) addMissingColumns(ctx context.Context, t *table.Table, spec TableSpec) (*table.Table, error) {
+	var missing []Column
+	for _, c := range spec.Columns {
+		if _, ok := t.Schema().FindFieldByName(c.Name); !ok && !c.Required {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return t, nil
+	}
+	txn := t.NewTransaction()
+	upd := txn.UpdateSchema(true, false)
+	for _, c := range missing {
+		typ, err := IcebergType(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("evolving table %s: column %s: %w", spec.Name, c.Name, err)
+		}
+		upd = upd.AddColumn([]string{c.Name}, typ, "", false, nil)
+	}
+	if err := upd.Commit(); err != nil {
+		return nil, fmt.Errorf("evolving table %s: %w", spec.Name, err)
+	}
+	nt, err := txn.Commit(ctx)
+	if err != nil {
+		// Another process may have added them first.
+		if t2, lerr := l.cat.LoadTable(ctx, Ident(spec.Name)); lerr == nil {
+			return t2, nil
+		}
+		return nil, fmt.Errorf("evolving table %s: %w", spec.Name, err)
+	}
+	return nt, nil
 }

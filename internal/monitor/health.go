@@ -10,7 +10,7 @@ import (
 
 // PipelineStatus is what /healthz says about one pipeline.
 type PipelineStatus struct {
-	State      string    `json:"state"` // starting, running, failing
+	State      string    `json:"state"` // starting, running, failing, paused
 	LastCommit time.Time `json:"last_commit,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
 	ErrorSince time.Time `json:"error_since,omitzero"`
@@ -32,10 +32,16 @@ func (h *Health) Starting(pipeline string) {
 	h.pipelines[pipeline] = PipelineStatus{State: "starting"}
 }
 
-// Committed records a successful commit: the pipeline is running.
+// Committed records a successful commit: the pipeline is running (a paused one stays paused: it commits what
+// came before the blocking record).
 func (h *Health) Committed(pipeline string, at time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if st := h.pipelines[pipeline]; st.State == "paused" {
+		st.LastCommit = at
+		h.pipelines[pipeline] = st
+		return
+	}
 	h.pipelines[pipeline] = PipelineStatus{State: "running", LastCommit: at}
 }
 
@@ -48,6 +54,16 @@ func (h *Health) Failed(pipeline string, err error, at time.Time) {
 		st.ErrorSince = at
 	}
 	st.State, st.LastError = "failing", err.Error()
+	h.pipelines[pipeline] = st
+}
+
+// Paused records that a pipeline stopped at a rejected record and waits to be resumed. A paused pipeline is
+// not failing: it does what its policy says.
+func (h *Health) Paused(pipeline, reason string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.pipelines[pipeline]
+	st.State, st.LastError, st.ErrorSince = "paused", reason, at
 	h.pipelines[pipeline] = st
 }
 

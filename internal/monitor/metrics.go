@@ -16,6 +16,13 @@ type Metrics struct {
 	CommitDuration   *prometheus.HistogramVec // pipeline, table
 	ConsumerLag      *prometheus.GaugeVec     // pipeline, topic, partition
 	BatchesDiscarded *prometheus.CounterVec   // pipeline, cause
+	RowsFiltered     *prometheus.CounterVec   // pipeline, rule
+	Duplicates       *prometheus.CounterVec   // pipeline
+	DedupIDs         *prometheus.GaugeVec     // pipeline
+	SequenceGaps     *prometheus.CounterVec   // pipeline
+	OutOfOrder       *prometheus.CounterVec   // pipeline
+	MissingRecords   *prometheus.GaugeVec     // pipeline
+	Paused           *prometheus.GaugeVec     // pipeline
 }
 
 // NewMetrics creates and registers the collectors, plus the Go runtime and process collectors.
@@ -44,9 +51,31 @@ func NewMetrics() *Metrics {
 		BatchesDiscarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bigfather_batches_discarded_total", Help: "Buffered batches dropped and re-consumed (fenced by another worker, partitions lost).",
 		}, []string{"pipeline", "cause"}),
+		RowsFiltered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigfather_rows_filtered_total", Help: "Records dropped by a filter rule.",
+		}, []string{"pipeline", "rule"}),
+		Duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigfather_duplicates_dropped_total", Help: "Source duplicates dropped by dedup (same event id at another position).",
+		}, []string{"pipeline"}),
+		DedupIDs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bigfather_dedup_ids", Help: "Event ids held by the dedup index (the window).",
+		}, []string{"pipeline"}),
+		SequenceGaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigfather_sequence_gaps_total", Help: "Holes opened in per-producer sequence numbers.",
+		}, []string{"pipeline"}),
+		OutOfOrder: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bigfather_out_of_order_total", Help: "Records that arrived after a later sequence number of their producer.",
+		}, []string{"pipeline"}),
+		MissingRecords: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bigfather_missing_records", Help: "Sequence numbers currently missing (open holes), as seen by this process.",
+		}, []string{"pipeline"}),
+		Paused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bigfather_pipeline_paused", Help: "1 while the pipeline is paused at a rejected record (on_reject: pause).",
+		}, []string{"pipeline"}),
 	}
 	m.Registry.MustRegister(m.RecordsConsumed, m.RowsCommitted, m.RowsRejected, m.Commits, m.CommitDuration,
-		m.ConsumerLag, m.BatchesDiscarded,
+		m.ConsumerLag, m.BatchesDiscarded, m.RowsFiltered, m.Duplicates, m.DedupIDs, m.SequenceGaps, m.OutOfOrder,
+		m.MissingRecords, m.Paused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -23,9 +23,15 @@ type Server struct {
 	log *slog.Logger
 }
 
-// New listens on addr and routes /metrics and /healthz. /healthz answers 200 with every pipeline's state, or 503
-// while any pipeline is failing.
-func New(addr string, m *monitor.Metrics, health *monitor.Health, log *slog.Logger) (*Server, error) {
+// Resumer resumes paused pipelines (stage.Control).
+type Resumer interface {
+	Resume(pipeline, action string) error
+}
+
+// New listens on addr and routes /metrics, /healthz and the pipeline API. /healthz answers 200 with every
+// pipeline's state, or 503 while any pipeline is failing. POST /api/v1/pipelines/{name}/resume?action=retry|skip
+// resumes a pipeline paused by the pause policy (resume may be nil).
+func New(addr string, m *monitor.Metrics, health *monitor.Health, resume Resumer, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
@@ -44,6 +50,20 @@ func New(addr string, m *monitor.Metrics, health *monitor.Health, log *slog.Logg
 		}
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)
+	})
+	mux.HandleFunc("POST /api/v1/pipelines/{name}/resume", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if resume == nil {
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "this process runs no pipelines"})
+			return
+		}
+		if err := resume.Resume(r.PathValue("name"), r.URL.Query().Get("action")); err != nil {
+			w.WriteHeader(http.StatusConflict)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "resumed"})
 	})
 	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
 }

@@ -7,11 +7,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/dedup"
 	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/row"
 )
 
 // Kafka metadata columns every staged row carries (DESIGN.md).
@@ -26,19 +28,6 @@ var metaColumns = []lake.Column{
 // RejectedSuffix names a pipeline's rejected-records table: <table>_rejected.
 const RejectedSuffix = "_rejected"
 
-// MainTableSpec is the Iceberg table a pipeline stages into: its columns plus the Kafka metadata columns.
-func MainTableSpec(p *config.Pipeline) lake.TableSpec {
-	spec := lake.TableSpec{Name: p.Table.Name}
-	for _, c := range p.Table.Columns {
-		spec.Columns = append(spec.Columns, lake.Column{Name: c.Name, Type: string(c.Type), Required: c.Required})
-	}
-	spec.Columns = append(spec.Columns, metaColumns...)
-	for _, pf := range p.Table.Partitions {
-		spec.Partitions = append(spec.Partitions, lake.Partition{Transform: pf.Transform, Column: pf.Column, Param: pf.Param})
-	}
-	return spec
-}
-
 // RejectedTableSpec is the table a pipeline's rejected records land in, with the raw bytes and the reason.
 func RejectedTableSpec(p *config.Pipeline) lake.TableSpec {
 	cols := append([]lake.Column{}, metaColumns...)
@@ -47,6 +36,7 @@ func RejectedTableSpec(p *config.Pipeline) lake.TableSpec {
 		lake.Column{Name: "value", Type: "binary"},
 		lake.Column{Name: "reason_code", Type: "string", Required: true},
 		lake.Column{Name: "reason", Type: "string", Required: true},
+		lake.Column{Name: "field", Type: "string"},
 	)
 	return lake.TableSpec{
 		Name:       p.Table.Name + RejectedSuffix,
@@ -71,16 +61,32 @@ type sink struct {
 	skipBelow lake.Offsets
 
 	// Builders of the metadata columns, and of the rejected table's own columns (nil on the main table).
-	topic, reasonCode, reason *array.StringBuilder
-	partition                 *array.Int32Builder
-	offset                    *array.Int64Builder
-	kafkaTS, ingestedAt       *array.TimestampBuilder
-	key, value                *array.BinaryBuilder
-	cols                      []appender // main table: one per configured column
-	extra                     []array.Builder
+	topic, reasonCode, reason, field *array.StringBuilder
+	partition                        *array.Int32Builder
+	offset                           *array.Int64Builder
+	kafkaTS, ingestedAt              *array.TimestampBuilder
+	key, value                       *array.BinaryBuilder
+	cols                             []appender // main table: one per configured column
+	extra                            []array.Builder
+
+	// With dedup, the id hash, source position and event time of every buffered row, in row order, so the
+	// committer can drop rows another writer committed first.
+	keys []rowKey
+}
+
+// rowKey identifies a buffered row for dedup.
+type rowKey struct {
+	hash uint64
+	pos  dedup.Position
+	time int64 // event time, µs
 }
 
 func newSink(tbl *table.Table, cols []config.Column) (*sink, error) {
+	return newSinkFor(tbl, cols, false)
+}
+
+// newSinkFor builds a sink; rejected selects the rejected table's columns (cols is then ignored).
+func newSinkFor(tbl *table.Table, cols []config.Column, rejected bool) (*sink, error) {
 	name := tbl.Identifier()[0] + "." + tbl.Identifier()[1]
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
@@ -96,7 +102,7 @@ func newSink(tbl *table.Table, cols []config.Column) (*sink, error) {
 		used[idx[0]] = true
 		return s.rb.Field(idx[0]), nil
 	}
-	for _, c := range cols {
+	for _, c := range colsOf(cols, rejected) {
 		b, err := field(c.Name)
 		if err != nil {
 			return nil, err
@@ -115,11 +121,14 @@ func newSink(tbl *table.Table, cols []config.Column) (*sink, error) {
 		{"_topic", &s.topic}, {"_partition", &s.partition}, {"_offset", &s.offset},
 		{"_kafka_timestamp", &s.kafkaTS}, {"_ingested_at", &s.ingestedAt},
 	}
-	if cols == nil {
+	if rejected {
+		cols = nil
+	}
+	if rejected {
 		assign = append(assign, []struct {
 			name string
 			dst  any
-		}{{"key", &s.key}, {"value", &s.value}, {"reason_code", &s.reasonCode}, {"reason", &s.reason}}...)
+		}{{"key", &s.key}, {"value", &s.value}, {"reason_code", &s.reasonCode}, {"reason", &s.reason}, {"field", &s.field}}...)
 	}
 	for _, a := range assign {
 		b, err := field(a.name)
@@ -139,6 +148,13 @@ func newSink(tbl *table.Table, cols []config.Column) (*sink, error) {
 		}
 	}
 	return s, nil
+}
+
+func colsOf(cols []config.Column, rejected bool) []config.Column {
+	if rejected {
+		return nil
+	}
+	return cols
 }
 
 func idx(sc *arrow.Schema, name string) int { return sc.FieldIndices(name)[0] }
@@ -163,7 +179,7 @@ func setBuilder(dst any, b array.Builder) error {
 	return nil
 }
 
-func (s *sink) addMeta(r *kgo.Record, ingestedAt int64) {
+func (s *sink) addMeta(r *row.Meta, size int, ingestedAt int64) {
 	s.topic.Append(r.Topic)
 	s.partition.Append(r.Partition)
 	s.offset.Append(r.Offset)
@@ -177,49 +193,61 @@ func (s *sink) addMeta(r *kgo.Record, ingestedAt int64) {
 		b.AppendNull()
 	}
 	s.rows++
-	s.bytes += int64(len(r.Value) + len(r.Key))
+	s.bytes += int64(size)
 }
 
-// addRow appends a decoded record to the main table's buffer.
-func (s *sink) addRow(r *kgo.Record, vals []value, ingestedAt int64) {
+// addRow appends a checked record to a table's buffer; key is its dedup identity (ignored without dedup).
+func (s *sink) addRow(meta *row.Meta, size int, vals []row.Value, ingestedAt int64, key *rowKey) {
 	for i, app := range s.cols {
 		app(&vals[i])
 	}
-	s.addMeta(r, ingestedAt)
+	s.addMeta(meta, size, ingestedAt)
+	if key != nil {
+		s.keys = append(s.keys, *key)
+	}
 }
 
-// addRejected appends a record that failed decoding to the rejected table's buffer.
-func (s *sink) addRejected(r *kgo.Record, rej *Rejection, ingestedAt int64) {
-	if r.Key == nil {
+// addRejected appends a record that failed its checks to the rejected table's buffer.
+func (s *sink) addRejected(meta *row.Meta, value []byte, code, reason, field string, ingestedAt int64) {
+	if meta.Key == nil {
 		s.key.AppendNull()
 	} else {
-		s.key.Append(r.Key)
+		s.key.Append(meta.Key)
 	}
-	if r.Value == nil {
+	if value == nil {
 		s.value.AppendNull()
 	} else {
-		s.value.Append(r.Value)
+		s.value.Append(value)
 	}
-	s.reasonCode.Append(rej.Code)
-	s.reason.Append(rej.Reason)
-	s.addMeta(r, ingestedAt)
+	s.reasonCode.Append(code)
+	s.reason.Append(reason)
+	if field == "" {
+		s.field.AppendNull()
+	} else {
+		s.field.Append(field)
+	}
+	s.addMeta(meta, len(value)+len(meta.Key), ingestedAt)
 }
 
-// seal hands out the buffered rows as one record batch and starts an empty buffer sized like the last one.
-func (s *sink) seal() (arrow.RecordBatch, int) {
-	rec, rows := s.rb.NewRecordBatch(), s.rows
-	s.rows, s.bytes = 0, 0
+// sealed is one table's part of a batch.
+type sealed struct {
+	rec  arrow.RecordBatch
+	keys []rowKey // with dedup: one per row
+}
+
+// seal hands out the buffered rows and starts an empty buffer sized like the last one.
+func (s *sink) seal() sealed {
+	out := sealed{rec: s.rb.NewRecordBatch(), keys: s.keys}
+	rows := s.rows
+	s.rows, s.bytes, s.keys = 0, 0, nil
 	if rows > 0 {
 		s.rb.Reserve(rows)
 	}
-	return rec, rows
+	return out
 }
 
 // discard drops the buffered rows.
-func (s *sink) discard() {
-	rec, _ := s.seal()
-	rec.Release()
-}
+func (s *sink) discard() { s.seal().rec.Release() }
 
 // progress returns, for the partitions whose consumed position passed what the table stores, the offsets the
 // table stores now (from) and the ones to store (next).
@@ -234,29 +262,156 @@ func (s *sink) progress(consumed lake.Offsets) (from, next lake.Offsets) {
 	return from, next
 }
 
-// commit writes rec's rows and commits them with the offsets consumed up to the end of the batch.
-func (s *sink) commit(ctx context.Context, pipeline string, rec arrow.RecordBatch, consumed lake.Offsets) (conflicts int, err error) {
+// commitOptions carry what a commit needs beyond the rows.
+type commitOptions struct {
+	pipeline string
+	writer   string
+	// before runs at every attempt with the table as it is now (dedup folds in other writers' ids there).
+	before func(ctx context.Context, t *table.Table) error
+	// keep, with dedup, decides per row at every attempt whether it stays; rows it drops are not written.
+	keep func(k rowKey) bool
+	// after runs once the commit succeeded, with the rows' keys and the mask of dropped rows (nil: none).
+	after func(t *table.Table, keys []rowKey, dropped *bitmask)
+}
+
+// commit writes b's rows and commits them with the offsets consumed up to the end of the batch. It returns
+// the rows committed and the rows dedup dropped.
+func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed lake.Offsets) (rows, dropped int64, conflicts int, err error) {
 	from, next := s.progress(consumed)
-	if len(next) == 0 && rec.NumRows() == 0 {
-		return 0, nil
+	if len(next) == 0 && b.rec.NumRows() == 0 {
+		return 0, 0, 0, nil
 	}
-	files, err := lake.WriteFiles(ctx, s.tbl, rec)
-	if err != nil {
-		return 0, err
+	var files []iceberg.DataFile
+	var written *bitmask // the rows the current files hold; nil: all
+	prepare := func(ctx context.Context, t *table.Table) ([]iceberg.DataFile, error) {
+		if o.before != nil {
+			if err := o.before(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+		mask := keepMask(b, o.keep)
+		if files != nil && mask.equal(written) {
+			return files, nil
+		}
+		rec := b.rec
+		if mask != nil {
+			if rec, err = mask.filter(ctx, b.rec); err != nil {
+				return nil, err
+			}
+			defer rec.Release()
+		}
+		if files, err = lake.WriteFiles(ctx, t, rec); err != nil {
+			return nil, err
+		}
+		written, rows, dropped = mask, rec.NumRows(), b.rec.NumRows()-rec.NumRows()
+		return files, nil
 	}
 	res, err := lake.Commit(ctx, s.tbl, lake.Batch{
-		Pipeline: pipeline,
-		Files:    files,
+		Pipeline: o.pipeline,
 		From:     from,
 		Next:     next,
-		Summary:  map[string]string{"bigfather.pipeline": pipeline},
+		Summary:  iceberg.Properties{"bigfather.pipeline": o.pipeline, lake.WriterProperty: o.writer},
+		Prepare:  prepare,
 	})
 	if err != nil {
-		return res.Conflicts, err
+		return 0, 0, res.Conflicts, err
 	}
 	s.tbl = res.Table
 	for tp, off := range next {
 		s.stored[tp] = off
 	}
-	return res.Conflicts, nil
+	if o.after != nil {
+		o.after(res.Table, b.keys, written)
+	}
+	return rows, dropped, res.Conflicts, nil
+}
+
+// keepMask asks keep about every row of b; nil means keep all (also when there is no dedup).
+func keepMask(b sealed, keep func(rowKey) bool) *bitmask {
+	if keep == nil || len(b.keys) == 0 {
+		return nil
+	}
+	var m *bitmask
+	for i, k := range b.keys {
+		if !keep(k) {
+			if m == nil {
+				m = newBitmask(len(b.keys))
+			}
+			m.drop(i)
+		}
+	}
+	return m
+}
+
+// appender writes decoded values into the arrow builders of one record batch.
+type appender func(v *row.Value)
+
+func newAppender(b array.Builder, typ config.ColumnType) appender {
+	switch bb := b.(type) {
+	case *array.StringBuilder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.BinaryBuilder.Append(v.S)
+			}
+		}
+	case *array.Int64Builder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(v.I)
+			}
+		}
+	case *array.Int32Builder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(int32(v.I))
+			}
+		}
+	case *array.Float64Builder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(v.F)
+			}
+		}
+	case *array.Float32Builder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(float32(v.F))
+			}
+		}
+	case *array.BooleanBuilder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(v.I != 0)
+			}
+		}
+	case *array.TimestampBuilder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(arrow.Timestamp(v.I))
+			}
+		}
+	case *array.Date32Builder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(arrow.Date32(v.I))
+			}
+		}
+	}
+	panic(fmt.Sprintf("stage: no appender for column type %s (builder %T)", typ, b))
 }

@@ -1,11 +1,11 @@
-// Package stage is the Big Father core: it consumes Kafka topics, decodes and checks every record, and commits
-// rows to Iceberg tables together with the offsets they cover, so a crash, restart or rebalance at any instant
-// loses and duplicates nothing (DESIGN.md, exactly-once protocol).
+// Package stage is the Big Father core: it consumes Kafka topics, checks, cleans, enriches, deduplicates and
+// routes every record, and commits rows to Iceberg tables together with the offsets they cover, so a crash,
+// restart or rebalance at any instant loses and duplicates nothing (DESIGN.md, exactly-once protocol).
 //
-// A worker runs one consumer-group session at a time. Its poll loop decodes records into the active buffers of
-// the main and the rejected table; when a bound is reached it seals them into a batch for the session's
-// committer goroutine, which writes the Parquet files and commits each table in order while the poll loop
-// decodes the next batch. Rebalances, shutdown and assignment drain the committer first.
+// A worker runs one consumer-group session at a time. Its poll loop feeds records through the engine (check,
+// transform, dedup, route) into the buffers of every table; when a bound is reached it seals them into a batch
+// for the engine's committer goroutine, which writes the Parquet files and commits each table in order while
+// the poll loop goes on. Rebalances, shutdown and assignment drain the committer first.
 package stage
 
 import (
@@ -13,17 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/quality"
+	"github.com/bigfather/bigfather/internal/row"
 )
 
 // Options configure one pipeline's worker.
@@ -35,6 +35,8 @@ type Options struct {
 	// Health receives the pipeline's state for /healthz; optional.
 	Health *monitor.Health
 	Logger *slog.Logger
+	// Control, when set, lets an operator resume a paused pipeline.
+	Control *Control
 	// InstanceID, when set, makes the worker a static group member: a restarted process with the same id takes
 	// its partitions back at once instead of waiting for the session timeout.
 	InstanceID string
@@ -44,89 +46,76 @@ type Options struct {
 	ClientOptions []kgo.Opt
 }
 
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = monitor.NewMetrics()
+	}
+	if o.Health == nil {
+		o.Health = monitor.NewHealth()
+	}
+	if o.SessionTimeout == 0 {
+		o.SessionTimeout = 10 * time.Second
+	}
+}
+
 // partState is the consumed position of one assigned partition.
 type partState struct {
 	next int64 // next offset to accept; -1 until the first record arrives (start or end of the log)
 }
 
-// batch is a sealed buffer on its way to the committer.
-type batch struct {
-	recs     []arrow.RecordBatch // one per sink, in w.sinks order
-	consumed lake.Offsets        // next offset per partition after the batch
-	done     chan struct{}       // closed once committed or dropped; nil when nobody waits
-}
-
 // errDropped marks batches that must not be committed because partitions were lost.
 var errDropped = errors.New("partitions lost: dropping buffered batches")
 
-// worker stages one pipeline. mu guards the poll-side state: the poll loop and the group's callbacks share it.
+// worker stages one pipeline from Kafka. mu guards the poll-side state: the poll loop and the group's
+// callbacks share it.
 type worker struct {
 	opts  Options
 	p     *config.Pipeline
-	log   *slog.Logger
-	m     *monitor.Metrics
+	e     *engine
 	mu    sync.Mutex
-	dec   *decoder
-	main  *sink
-	rejs  *sink
-	sinks []*sink
 	parts map[lake.TopicPartition]*partState
-	// firstBuffered is when the oldest buffered record arrived; zero when nothing is buffered.
-	firstBuffered time.Time
-	cl            *kgo.Client
-	// pending feeds the session's committer; nil when no committer runs.
-	pending       chan *batch
-	committerDone chan struct{}
-	// failure is the committer's first error in this session; later batches are dropped.
-	failMu  sync.Mutex
-	failure error
+	cl    *kgo.Client
+	// blockedAt is the record that paused the pipeline (pause policy); resumeWith says what to do with it
+	// when it is read again.
+	blockedAt  *row.Meta
+	resumeWith string
+	floorBuf   []int64
 }
 
 // Run stages the pipeline until ctx ends, then commits what it consumed and returns nil. Several processes
 // running the same pipeline share its partitions through the Kafka consumer group.
 func Run(ctx context.Context, opts Options) error {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Metrics == nil {
-		opts.Metrics = monitor.NewMetrics()
-	}
-	if opts.Health == nil {
-		opts.Health = monitor.NewHealth()
-	}
+	opts.defaults()
 	opts.Health.Starting(opts.Pipeline.Name)
-	if opts.SessionTimeout == 0 {
-		opts.SessionTimeout = 10 * time.Second
-	}
-	p := opts.Pipeline
-	w := &worker{opts: opts, p: p, log: opts.Logger.With("pipeline", p.Name), m: opts.Metrics, dec: newDecoder(p.Table.Columns)}
-	mainTbl, err := opts.Lake.EnsureTable(ctx, MainTableSpec(p))
+	e, err := newEngine(ctx, opts)
 	if err != nil {
 		return err
 	}
-	rejTbl, err := opts.Lake.EnsureTable(ctx, RejectedTableSpec(p))
-	if err != nil {
-		return err
+	defer e.close()
+	w := &worker{opts: opts, p: opts.Pipeline, e: e}
+	if w.p.OnReject.DLQTopic != "" {
+		e.produce = w.produceDLQ
 	}
-	if w.main, err = newSink(mainTbl, p.Table.Columns); err != nil {
-		return err
-	}
-	if w.rejs, err = newSink(rejTbl, nil); err != nil {
-		return err
-	}
-	w.sinks = []*sink{w.main, w.rejs}
 	for {
 		err := w.session(ctx)
 		if ctx.Err() != nil {
 			return err
 		}
 		if err != nil {
-			w.opts.Health.Failed(p.Name, err, time.Now())
-			w.log.Error("staging failed; restarting the consumer from the tables' offsets", "err", err)
+			opts.Health.Failed(w.p.Name, err, time.Now())
+			e.log.Error("staging failed; restarting the consumer from the tables' offsets", "err", err)
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-time.After(time.Second):
+			}
+		}
+		if w.blockedAt != nil {
+			if err := w.waitResume(ctx); err != nil {
+				return nil // ctx ended while paused: everything before the blocking record is committed
 			}
 		}
 	}
@@ -144,10 +133,12 @@ func (w *worker) newClient() (*kgo.Client, error) {
 		kgo.OnPartitionsLost(w.onLost),
 		kgo.SessionTimeout(w.opts.SessionTimeout),
 		kgo.HeartbeatInterval(min(w.opts.SessionTimeout/5, 3*time.Second)),
+		// 8 MiB per fetch keeps fetch buffers small (a 64 MiB fetch holds ~400 MiB decoded) at full speed.
 		kgo.FetchMaxBytes(8 << 20),
 		kgo.FetchMaxPartitionBytes(2 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.ClientID("bigfather-stage"),
+		kgo.AllowAutoTopicCreation(), // the DLQ topic, on the embedded broker
 	}
 	if w.opts.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(w.opts.InstanceID))
@@ -162,8 +153,8 @@ func (w *worker) newClient() (*kgo.Client, error) {
 }
 
 // session runs one consumer-group session. It returns nil after the final commit when ctx ends, nil when a
-// batch had to be dropped (Run then starts a fresh session, which re-seeks every partition from the tables),
-// and the error when a commit fails.
+// batch had to be dropped or the pipeline paused (Run then starts a fresh session, which re-seeks every
+// partition from the tables), and the error when a commit fails.
 func (w *worker) session(ctx context.Context) error {
 	cl, err := w.newClient()
 	if err != nil {
@@ -172,12 +163,12 @@ func (w *worker) session(ctx context.Context) error {
 	w.mu.Lock()
 	w.cl = cl
 	w.parts = map[lake.TopicPartition]*partState{}
-	w.startCommitter()
+	w.e.startCommitter(w.commitGroupOffsets)
 	w.mu.Unlock()
 	err = w.poll(ctx, cl)
 	w.mu.Lock()
-	w.discard() // anything left was not committed; the next session reads it again
-	w.stopCommitter()
+	w.e.discard() // anything left was not committed; the next session reads it again
+	w.e.stopCommitter()
 	w.mu.Unlock()
 	cl.Close()
 	return err
@@ -187,8 +178,8 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 	for {
 		wait := w.p.Commit.Interval
 		w.mu.Lock()
-		if !w.firstBuffered.IsZero() {
-			wait = time.Until(w.firstBuffered.Add(w.p.Commit.Interval))
+		if !w.e.firstBuffered.IsZero() {
+			wait = time.Until(w.e.firstBuffered.Add(w.p.Commit.Interval))
 		}
 		w.mu.Unlock()
 		pollCtx, cancel := context.WithTimeout(ctx, max(wait, time.Millisecond))
@@ -202,13 +193,16 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 			return errors.New("kafka client closed")
 		}
 		w.mu.Lock()
-		w.handle(fetches)
+		paused := w.handle(fetches)
 		w.mu.Unlock()
 		cl.AllowRebalance()
-		if err := w.failed(); err != nil {
+		if paused {
+			return w.finalFlush()
+		}
+		if err := w.e.failed(); err != nil {
 			var fenced *lake.FencedError
 			if errors.As(err, &fenced) || errors.Is(err, errDropped) {
-				w.log.Warn("batch dropped; re-reading from the tables' offsets", "err", err)
+				w.e.log.Warn("batch dropped; re-reading from the tables' offsets", "err", err)
 				return nil
 			}
 			return err
@@ -216,187 +210,68 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 	}
 }
 
-// finalFlush commits everything consumed on shutdown.
+// finalFlush commits everything consumed (on shutdown, and before pausing).
 func (w *worker) finalFlush() error {
 	w.mu.Lock()
-	w.drain()
+	w.e.drain(consumedOffsets(w.parts))
 	w.mu.Unlock()
-	if err := w.failed(); err != nil {
+	if err := w.e.failed(); err != nil {
 		return fmt.Errorf("final commit: %w", err)
 	}
-	w.log.Info("stopped after the final commit")
+	if w.blockedAt == nil {
+		w.e.log.Info("stopped after the final commit")
+	}
 	return nil
 }
 
-// handle stages one poll's records and seals a batch when a bound is reached. Called with mu held.
-func (w *worker) handle(fetches kgo.Fetches) {
+// handle stages one poll's records and seals a batch when a bound is reached. It reports whether a record
+// paused the pipeline. Called with mu held.
+func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
+	e := w.e
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			w.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
+			e.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 		}
 	})
-	now := time.Now().UnixMicro()
+	now := time.Now()
 	consumed := 0
+	var meta row.Meta
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		tp := lake.TopicPartition{Topic: fp.Topic, Partition: fp.Partition}
 		st := w.parts[tp]
-		if st == nil {
-			return // not ours (any more)
+		if st == nil || paused {
+			return // not ours (any more), or stopped at a blocking record
 		}
-		mainFrom, rejFrom := w.main.skipBelow.Get(tp), w.rejs.skipBelow.Get(tp)
+		w.floorBuf = e.floors(tp, w.floorBuf)
 		for _, r := range fp.Records {
 			if r.Offset < st.next {
 				continue // already seen
 			}
+			meta = row.Meta{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key}
+			out, v := e.add(&meta, r.Value, now, w.floorBuf)
+			if out == blocked && !w.resume(&meta) {
+				w.pause(&meta, v)
+				paused = true
+				return
+			}
 			st.next = r.Offset + 1
 			consumed++
-			if rej := w.dec.decode(r.Value); rej != nil {
-				if r.Offset >= rejFrom {
-					w.rejs.addRejected(r, rej, now)
-					w.m.RowsRejected.WithLabelValues(w.p.Name, rej.Code).Inc()
-				}
-			} else if r.Offset >= mainFrom {
-				w.main.addRow(r, w.dec.vals, now)
-			}
-			if w.main.rows+w.rejs.rows >= w.p.Commit.MaxRows || w.main.bytes+w.rejs.bytes >= w.p.Commit.MaxBytes {
-				w.seal(nil) // the batch ends at this record; the rest of the poll starts the next one
+			if e.full() {
+				e.seal(consumedOffsets(w.parts), nil) // the batch ends at this record
 			}
 		}
 		if st.next >= 0 {
-			w.m.ConsumerLag.WithLabelValues(w.p.Name, tp.Topic, strconv.Itoa(int(tp.Partition))).Set(float64(max(fp.HighWatermark-st.next, 0)))
+			e.m.ConsumerLag.WithLabelValues(w.p.Name, tp.Topic, partLabel(tp.Partition)).Set(float64(max(fp.HighWatermark-st.next, 0)))
 		}
 	})
-	if consumed == 0 && w.firstBuffered.IsZero() {
-		return
+	e.m.RecordsConsumed.WithLabelValues(w.p.Name).Add(float64(consumed))
+	if consumed > 0 && e.firstBuffered.IsZero() {
+		e.firstBuffered = now
 	}
-	w.m.RecordsConsumed.WithLabelValues(w.p.Name).Add(float64(consumed))
-	if w.firstBuffered.IsZero() {
-		w.firstBuffered = time.Now()
+	if !e.firstBuffered.IsZero() && time.Since(e.firstBuffered) >= w.p.Commit.Interval {
+		e.seal(consumedOffsets(w.parts), nil)
 	}
-	if time.Since(w.firstBuffered) >= w.p.Commit.Interval {
-		w.seal(nil)
-	}
-}
-
-// seal hands the buffered rows and the consumed offsets to the committer; it blocks while the committer is
-// busy with the previous batch, which bounds memory to two batches. Called with mu held.
-func (w *worker) seal(done chan struct{}) {
-	if w.pending == nil {
-		if done != nil {
-			close(done)
-		}
-		return
-	}
-	b := &batch{consumed: lake.Offsets{}, done: done}
-	for tp, st := range w.parts {
-		if st.next >= 0 {
-			b.consumed[tp] = st.next
-		}
-	}
-	for _, s := range w.sinks {
-		rec, _ := s.seal()
-		b.recs = append(b.recs, rec)
-	}
-	w.firstBuffered = time.Time{}
-	w.pending <- b
-}
-
-// drain seals what is buffered and waits until the committer has committed everything before it. Called with
-// mu held; the committer never takes mu.
-func (w *worker) drain() {
-	done := make(chan struct{})
-	w.seal(done)
-	<-done
-}
-
-// discard drops everything buffered. Called with mu held.
-func (w *worker) discard() {
-	for _, s := range w.sinks {
-		s.discard()
-	}
-	w.firstBuffered = time.Time{}
-}
-
-func (w *worker) startCommitter() {
-	w.failMu.Lock()
-	w.failure = nil
-	w.failMu.Unlock()
-	w.pending = make(chan *batch, 1)
-	w.committerDone = make(chan struct{})
-	go w.commitLoop(w.pending, w.committerDone)
-}
-
-func (w *worker) stopCommitter() {
-	if w.pending == nil {
-		return
-	}
-	close(w.pending)
-	<-w.committerDone
-	w.pending = nil
-}
-
-func (w *worker) fail(err error) {
-	w.failMu.Lock()
-	defer w.failMu.Unlock()
-	if w.failure == nil {
-		w.failure = err
-	}
-}
-
-func (w *worker) failed() error {
-	w.failMu.Lock()
-	defer w.failMu.Unlock()
-	return w.failure
-}
-
-// commitLoop commits sealed batches in order. After a failure it drops the rest of the session's batches.
-func (w *worker) commitLoop(pending <-chan *batch, done chan<- struct{}) {
-	defer close(done)
-	// Commits run to completion even when the worker is stopping: the final flush needs them.
-	ctx := context.Background()
-	for b := range pending {
-		if w.failed() == nil {
-			if err := w.commitBatch(ctx, b); err != nil {
-				w.fail(err)
-			}
-		}
-		for _, r := range b.recs {
-			r.Release()
-		}
-		if b.done != nil {
-			close(b.done)
-		}
-	}
-}
-
-// commitBatch commits a batch to every table in turn (main, then rejected), then mirrors the offsets into the
-// consumer group.
-func (w *worker) commitBatch(ctx context.Context, b *batch) error {
-	for i, s := range w.sinks {
-		start := time.Now()
-		rows := b.recs[i].NumRows()
-		conflicts, err := s.commit(ctx, w.p.Name, b.recs[i], b.consumed)
-		w.m.Commits.WithLabelValues(w.p.Name, s.name, "conflict").Add(float64(conflicts))
-		var fenced *lake.FencedError
-		switch {
-		case errors.As(err, &fenced):
-			w.m.Commits.WithLabelValues(w.p.Name, s.name, "fenced").Inc()
-			w.m.BatchesDiscarded.WithLabelValues(w.p.Name, "fenced").Inc()
-			return err
-		case err != nil:
-			w.m.Commits.WithLabelValues(w.p.Name, s.name, "error").Inc()
-			return err
-		}
-		w.m.Commits.WithLabelValues(w.p.Name, s.name, "ok").Inc()
-		w.m.CommitDuration.WithLabelValues(w.p.Name, s.name).Observe(time.Since(start).Seconds())
-		w.m.RowsCommitted.WithLabelValues(w.p.Name, s.name).Add(float64(rows))
-		if rows > 0 {
-			w.log.Debug("committed", "table", s.name, "rows", rows, "conflicts", conflicts, "took", time.Since(start))
-		}
-	}
-	w.opts.Health.Committed(w.p.Name, time.Now())
-	w.commitGroupOffsets(ctx, b.consumed)
-	return nil
+	return paused
 }
 
 // commitGroupOffsets mirrors committed table offsets into the consumer group, only so that standard lag tools
@@ -419,11 +294,31 @@ func (w *worker) commitGroupOffsets(ctx context.Context, consumed lake.Offsets) 
 	done := make(chan struct{})
 	w.cl.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
-			w.log.Debug("committing group offsets", "err", err)
+			w.e.log.Debug("committing group offsets", "err", err)
 		}
 		close(done)
 	})
 	<-done
+}
+
+// produceDLQ sends rejected records to the DLQ topic with the reason in headers, keyed by their source
+// position so consumers can drop the copies a crash may re-send (the topic is at least once).
+func (w *worker) produceDLQ(ctx context.Context, recs []dlqRecord) error {
+	return produceDLQ(ctx, w.cl, w.p.OnReject.DLQTopic, recs)
+}
+
+func produceDLQ(ctx context.Context, cl *kgo.Client, topic string, recs []dlqRecord) error {
+	out := make([]*kgo.Record, len(recs))
+	for i, r := range recs {
+		src := fmt.Sprintf("%s/%d/%d", r.meta.Topic, r.meta.Partition, r.meta.Offset)
+		out[i] = &kgo.Record{Topic: topic, Key: []byte(src), Value: r.value, Headers: []kgo.RecordHeader{
+			{Key: "bigfather.reason_code", Value: []byte(r.code)},
+			{Key: "bigfather.reason", Value: []byte(r.reason)},
+			{Key: "bigfather.source", Value: []byte(src)},
+			{Key: "bigfather.source_key", Value: r.meta.Key},
+		}}
+	}
+	return cl.ProduceSync(ctx, out...).FirstErr()
 }
 
 // seekFromTables runs when partitions are assigned: after draining the committer it reads every table's stored
@@ -432,8 +327,9 @@ func (w *worker) commitGroupOffsets(ctx context.Context, consumed lake.Offsets) 
 func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.drain()
-	for _, s := range w.sinks {
+	e := w.e
+	e.drain(consumedOffsets(w.parts))
+	for _, s := range e.sinks {
 		if err := s.tbl.Refresh(ctx); err != nil {
 			return nil, fmt.Errorf("reading offsets of %s: %w", s.name, err)
 		}
@@ -441,29 +337,26 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 	}
 	out := make(map[string]map[int32]kgo.Offset, len(assigned))
 	n := 0
-	defer func() { w.log.Info("partitions assigned", "count", n, "owned", len(w.parts)) }()
 	for topic, parts := range assigned {
-		n += len(parts)
 		out[topic] = make(map[int32]kgo.Offset, len(parts))
 		for part := range parts {
+			n++
 			tp := lake.TopicPartition{Topic: topic, Partition: part}
 			seek, known := int64(-1), 0
-			for _, s := range w.sinks {
+			for _, s := range e.sinks {
 				off, ok := s.stored[tp]
 				if ok {
 					known++
 					if seek < 0 || off < seek {
 						seek = off
 					}
-				}
-				if ok {
 					s.skipBelow[tp] = off
 				} else {
 					delete(s.skipBelow, tp)
 				}
 			}
 			switch {
-			case known == len(w.sinks) || (known > 0 && w.p.Start == "latest"):
+			case known == len(e.sinks) || (known > 0 && w.p.Start == "latest"):
 				out[topic][part] = kgo.NewOffset().At(seek).WithEpoch(-1)
 				w.parts[tp] = &partState{next: seek}
 			case w.p.Start == "latest":
@@ -473,9 +366,9 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 				out[topic][part] = kgo.NewOffset().AtStart()
 				w.parts[tp] = &partState{next: -1}
 			}
-			w.log.Debug("assigned", "topic", topic, "partition", part, "seek", seek)
 		}
 	}
+	e.log.Info("partitions assigned", "count", n, "owned", len(w.parts))
 	return out, nil
 }
 
@@ -483,9 +376,9 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 func (w *worker) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.drain()
+	w.e.drain(consumedOffsets(w.parts))
 	w.forget(revoked)
-	w.log.Info("partitions revoked after committing", "count", count(revoked), "owned", len(w.parts))
+	w.e.log.Info("partitions revoked after committing", "count", count(revoked), "owned", len(w.parts))
 }
 
 // onLost drops what is buffered and queued: partitions lost without a clean revoke may already belong to
@@ -493,18 +386,18 @@ func (w *worker) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string]
 func (w *worker) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.m.BatchesDiscarded.WithLabelValues(w.p.Name, "lost").Inc()
-	w.fail(errDropped)
-	w.discard()
+	w.e.m.BatchesDiscarded.WithLabelValues(w.p.Name, "lost").Inc()
+	w.e.fail(errDropped)
+	w.e.discard()
 	w.forget(lost)
-	w.log.Warn("partitions lost; dropped the buffered batch", "count", count(lost))
+	w.e.log.Warn("partitions lost; dropped the buffered batch", "count", count(lost))
 }
 
 func (w *worker) forget(parts map[string][]int32) {
 	for topic, ps := range parts {
 		for _, p := range ps {
 			delete(w.parts, lake.TopicPartition{Topic: topic, Partition: p})
-			w.m.ConsumerLag.DeleteLabelValues(w.p.Name, topic, strconv.Itoa(int(p)))
+			w.e.m.ConsumerLag.DeleteLabelValues(w.p.Name, topic, partLabel(p))
 		}
 	}
 }
@@ -515,4 +408,46 @@ func count(parts map[string][]int32) int {
 		n += len(ps)
 	}
 	return n
+}
+
+// pause records the blocking record; the poll loop then commits everything before it and ends the session.
+func (w *worker) pause(meta *row.Meta, v *quality.Violation) {
+	m := cloneMeta(meta)
+	w.blockedAt = &m
+	w.e.m.Paused.WithLabelValues(w.p.Name).Set(1)
+	w.opts.Health.Paused(w.p.Name, fmt.Sprintf("record %s/%d@%d rejected: %s: %s", m.Topic, m.Partition, m.Offset, v.Code, v.Reason), time.Now())
+	w.e.log.Warn("pipeline paused at a rejected record (on_reject: pause)", "topic", m.Topic, "partition", m.Partition,
+		"offset", m.Offset, "reason_code", v.Code, "reason", v.Reason)
+}
+
+// resume reports whether the blocking record was released by an operator: with "skip" it is dropped, with "dlq"
+// it goes to the rejected table. Called for a record the pause policy blocks.
+func (w *worker) resume(meta *row.Meta) bool {
+	b := w.blockedAt
+	if b == nil || b.Topic != meta.Topic || b.Partition != meta.Partition || b.Offset != meta.Offset || w.resumeWith == "" {
+		return false
+	}
+	w.blockedAt, w.resumeWith = nil, ""
+	return true
+}
+
+// waitResume blocks until an operator resumes the pipeline or ctx ends.
+func (w *worker) waitResume(ctx context.Context) error {
+	if w.opts.Control == nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	action, err := w.opts.Control.wait(ctx, w.p.Name)
+	if err != nil {
+		return err
+	}
+	w.e.m.Paused.WithLabelValues(w.p.Name).Set(0)
+	w.opts.Health.Starting(w.p.Name)
+	w.e.log.Info("pipeline resumed", "action", action)
+	if action == ResumeRetry {
+		w.blockedAt = nil // read it again: a fixed definition may accept it now
+	} else {
+		w.resumeWith = action
+	}
+	return nil
 }

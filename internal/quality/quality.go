@@ -1,0 +1,487 @@
+// Package quality checks records against a pipeline's columns and log definitions, cleansing them on the way.
+//
+// A Checker turns one raw JSON record into typed column values (row.Value), or says why it cannot with a
+// Violation: a stable code, the field path and a message naming the field, the expected and the actual value.
+// The steps, in order:
+//
+//  1. size: more than Limits.MaxRecordBytes (default 1 MiB) → oversize;
+//  2. parse (fastjson, one reused Parser) → not_json;
+//  3. nesting depth: deeper than Limits.MaxDepth (default 32; the record is level 1) → too_deep, naming the
+//     path of the first container past the limit;
+//  4. not an object → not_object;
+//  5. with definitions: pick the definition by the Definitions.SelectBy field, after cleansing it (missing
+//     or null → missing_field; no definition → unplanned_event, or under the "pass" policy step 7);
+//  6. with a definition: its properties in file order — cleanse, validate against the compiled schema,
+//     convert to the column type —, then the members it does not declare (additionalProperties, in record
+//     order), then the declared table columns the definition leaves out (column rules); the first
+//     violation wins;
+//  7. without definitions (or for a passed unknown event type), per column in order: cleanse and convert by
+//     the column rules, which are the former stage decoder's, messages byte for byte.
+//
+// The future-timestamp rule runs right after its field is converted. null_if_invalid turns any violation
+// of a field that is optional (in the definition and as a column) into a null; NulledFields counts them.
+//
+// # Definitions
+//
+// Each file is compiled twice: by github.com/santhosh-tekuri/jsonschema/v6, so that a schema that is not
+// valid draft 2020-12 is refused with the library's message, and here into nodes that run on fastjson values
+// without allocating. Keywords outside the supported set are refused, never ignored. Property order is
+// kept from the file (fastjson visits members in order), which fixes the column order.
+//
+// Types map to columns: string → string (format date-time → timestamp, date → date), integer → long,
+// number → double, boolean → boolean, object and array → string holding compact JSON text; ["T", "null"]
+// is a nullable T; without "type" the type of const or enum values counts. Declared columns win when their
+// type can hold the property (an integer fits int, a number float, a date-time string a string column).
+//
+// With a definition, the schema is the contract, as the library reads it: 2.0 is an integer; null in an
+// optional property is a wrong_type unless the type allows null; a JSON number in a date-time property is
+// a wrong_type unless coerce_timestamps is on. Without definitions the decoder's rules stand: null is
+// absent, numbers in timestamp columns are epoch milliseconds, 2.0 is out of range for long.
+//
+// # Cleansing
+//
+// Only top-level fields are cleansed; nested values are stored as they came. Alias keys are normalized
+// with the field's trim and case, so {IOS: ios} works under case: lower. Coerced epoch values (seconds
+// below 1e11, else milliseconds) skip the string keywords of a date-time property.
+//
+// # Files
+//
+// quality.go (API, check flow), schema.go (loading and compiling definitions, the column union),
+// validate.go (running compiled schemas), convert.go (column conversion, ported from the stage decoder),
+// cleanse.go, timefmt.go (allocation-free RFC 3339), pattern.go (a greedy matcher for anchored character-
+// class patterns, ten times faster than regexp), depth.go, keys.go (key → column lookup).
+//
+// # Non-obvious
+//
+// Check allocates nothing for an accepted record (TestCheckAllocs; a field nulled by null_if_invalid allocates
+// its discarded message). Field paths live in a reused slice of steps, not in linked stack frames (escape
+// analysis would move those to the heap through the recursion), and keys find their column through a small
+// open-addressing table rather than a map. Byte slices in out point into the Checker's parser and buffers (or
+// into shared, read-only alias values) and stay valid until the next Check. Leap seconds (:60) are refused
+// although the library's date-time format accepts them. Records nested deeper than fastjson's own limit of 300
+// are still reported as too_deep by a byte scan, as long as MaxDepth is below 300.
+package quality
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/row"
+)
+
+// Violation codes. They are stable: dashboards, the rejected table and DLQ headers carry them.
+const (
+	CodeNotJSON            = "not_json"
+	CodeNotObject          = "not_object"
+	CodeOversize           = "oversize"
+	CodeTooDeep            = "too_deep"
+	CodeUnplannedEvent     = "unplanned_event"
+	CodeMissingField       = "missing_field"
+	CodeWrongType          = "wrong_type"
+	CodeOutOfRange         = "out_of_range"
+	CodeNotInEnum          = "not_in_enum"
+	CodePattern            = "pattern_mismatch"
+	CodeAdditionalProperty = "additional_property"
+	CodeFutureTimestamp    = "future_timestamp"
+)
+
+// Violation says why a record was rejected.
+type Violation struct {
+	// Code is one of the Code constants.
+	Code string
+	// Field is the path of the offending field, such as "platform", "device.os" or "tags[2]"; "" when the
+	// problem is the record as a whole.
+	Field string
+	// Reason is a message for people, naming the field, the expected and the actual value.
+	Reason string
+}
+
+// Error returns "code: reason".
+func (v *Violation) Error() string { return v.Code + ": " + v.Reason }
+
+// DefinitionInfo describes one loaded log definition, for reports.
+type DefinitionInfo struct {
+	// EventType is the select_by value the definition applies to (the schema's title, or the file name).
+	EventType string
+	// Version is the schema's top-level "version", 1 when absent.
+	Version int
+	// File is the file as named in the config.
+	File string
+	// Fields are the top-level properties in the order the file lists them.
+	Fields []string
+}
+
+// Checker checks and converts records of one pipeline. It is not safe for concurrent use; give every
+// goroutine its own Clone.
+type Checker struct {
+	s *shared
+
+	parser fastjson.Parser
+	raw    []*fastjson.Value // per column, the current record's value
+	bufs   [][]byte          // per column, case-changed strings and JSON text
+	numBuf []byte            // text of the number being checked
+	stack  []frame           // depth scanner
+	topCol int               // the top-level field being validated: a column, or -1 for topKey
+	topKey []byte
+	path   []step // the steps below it
+
+	def       *definition // definition of the current record, nil without
+	eventType string
+	hasEvent  bool
+	nulled    int
+	names     map[string]string // interned event types without a definition
+}
+
+// shared is the compiled, read-only part of a Checker that clones share.
+type shared struct {
+	cols  []column
+	pub   []config.Column
+	index map[string]int // column name → index
+	keys  keyIndex       // the same, faster
+
+	trim, coerceNumbers, coerceTimes bool
+
+	maxBytes int64
+	maxDepth int
+
+	maxSkew time.Duration // the future rule, on the column marked future
+	clamp   bool
+
+	selectBy    string
+	selectCol   int // column of selectBy, -1 when it is not a column
+	defs        map[string]*definition
+	defKeys     keyIndex // event type → index into defList
+	defList     []*definition
+	known       string // "a, b, c": event types with a definition, sorted
+	passUnknown bool
+}
+
+// New compiles the checks of pipeline p: its table columns, log definitions (files relative to
+// p.Definitions.BaseDir), limits and cleansing rules. Errors name the file and the problem.
+func New(p *config.Pipeline) (*Checker, error) {
+	s, err := compile(p)
+	if err != nil {
+		return nil, err
+	}
+	return newChecker(s), nil
+}
+
+func newChecker(s *shared) *Checker {
+	return &Checker{s: s, raw: make([]*fastjson.Value, len(s.cols)), bufs: make([][]byte, len(s.cols))}
+}
+
+// Clone returns a Checker with the same compiled checks and its own buffers, for another goroutine. The
+// NulledFields count of the clone starts at zero.
+func (c *Checker) Clone() *Checker { return newChecker(c.s) }
+
+// Columns returns the table columns Check fills, in order: the pipeline's declared columns first (their
+// types win), then the properties of the definitions not declared, in file order and then in the order
+// each file lists them. Object and array properties are string columns holding compact JSON text.
+// Columns from definitions are never Required, so that definitions may be added later.
+func (c *Checker) Columns() []config.Column { return slices.Clone(c.s.pub) }
+
+// Definitions describes the loaded log definitions in file order; nil without definitions.
+func (c *Checker) Definitions() []DefinitionInfo {
+	var out []DefinitionInfo
+	for _, d := range c.s.defList {
+		out = append(out, DefinitionInfo{EventType: d.name, Version: d.version, File: d.file, Fields: slices.Clone(d.fields)})
+	}
+	return out
+}
+
+// EventType returns the select_by value of the last checked record, after cleansing. ok is false without
+// definitions and when the record had no string there (or was rejected before selection).
+func (c *Checker) EventType() (string, bool) { return c.eventType, c.hasEvent }
+
+// NulledFields returns how many field values this Checker has turned into nulls under null_if_invalid, in
+// accepted records, since it was created. Callers wanting a rate take differences.
+func (c *Checker) NulledFields() int { return c.nulled }
+
+// Check checks one record and, when it passes, fills out with its column values; nil means the record
+// passed. out must have len(Columns()) elements (Check panics otherwise). now is the staging time the
+// future-timestamp rule measures against.
+func (c *Checker) Check(raw []byte, now time.Time, out []row.Value) *Violation {
+	s := c.s
+	c.eventType, c.hasEvent, c.def = "", false, nil
+	if len(out) != len(s.cols) {
+		panic(fmt.Sprintf("quality: Check given %d values for %d columns", len(out), len(s.cols)))
+	}
+	if int64(len(raw)) > s.maxBytes {
+		return &Violation{CodeOversize, "", fmt.Sprintf("record is %d bytes, more than the %d-byte limit", len(raw), s.maxBytes)}
+	}
+	if len(raw) == 0 || raw[0] <= ' ' {
+		if len(bytes.TrimSpace(raw)) == 0 {
+			return &Violation{CodeNotJSON, "", "record is empty, expected a JSON object"}
+		}
+	}
+	v, err := c.parser.ParseBytes(raw)
+	if err != nil {
+		if viol := c.depth(raw); viol != nil {
+			return viol
+		}
+		msg := strings.TrimPrefix(err.Error(), "cannot parse JSON: ")
+		msg = strings.TrimSuffix(msg, `; unparsed tail: ""`)
+		return &Violation{CodeNotJSON, "", "record is not valid JSON: " + msg}
+	}
+	if viol := c.depth(raw); viol != nil {
+		return viol
+	}
+	if v.Type() != fastjson.TypeObject {
+		return &Violation{CodeNotObject, "", "record is a JSON " + v.Type().String() + ", expected an object"}
+	}
+	obj, _ := v.Object()
+	if s.defs == nil {
+		return c.checkColumns(obj, now, out)
+	}
+	d, viol := c.selectDef(obj)
+	if viol != nil {
+		return viol
+	}
+	if d == nil {
+		return c.checkColumns(obj, now, out)
+	}
+	return c.checkDef(obj, d, now, out)
+}
+
+// selectDef finds the definition of the record by its select_by field. A nil definition without a violation
+// means the event type is unknown and passes under the "pass" policy.
+func (c *Checker) selectDef(obj *fastjson.Object) (*definition, *Violation) {
+	s := c.s
+	v := obj.Get(s.selectBy)
+	if v == nil || v.Type() == fastjson.TypeNull {
+		state := "missing"
+		if v != nil {
+			state = "null"
+		}
+		return nil, &Violation{CodeMissingField, s.selectBy, fmt.Sprintf("required field %q is %s (expected string)", s.selectBy, state)}
+	}
+	var sc scalar
+	if s.selectCol >= 0 {
+		c.load(s.selectCol, &s.cols[s.selectCol], v, &sc)
+	} else {
+		c.scalarOf(v, &sc)
+		if s.trim && sc.kind == jString {
+			sc.s = bytes.TrimSpace(sc.s)
+		}
+	}
+	if sc.kind != jString {
+		return nil, &Violation{CodeWrongType, s.selectBy, fmt.Sprintf("field %q: expected a string, got %s", s.selectBy, describe(&sc))}
+	}
+	var d *definition
+	if j := s.defKeys.lookup(sc.s); j >= 0 {
+		d = s.defList[j]
+	}
+	if d != nil {
+		c.eventType, c.hasEvent = d.name, true
+		return d, nil
+	}
+	c.eventType, c.hasEvent = c.intern(sc.s), true
+	if s.passUnknown {
+		return nil, nil
+	}
+	return nil, &Violation{CodeUnplannedEvent, s.selectBy,
+		fmt.Sprintf("event type %s has no definition (known: %s)", quote(sc.s), s.known)}
+}
+
+// intern returns b as a string, allocating only for the first few hundred distinct values.
+func (c *Checker) intern(b []byte) string {
+	if s, ok := c.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if c.names == nil {
+		c.names = map[string]string{}
+	}
+	if len(c.names) < 256 {
+		c.names[s] = s
+	}
+	return s
+}
+
+// checkColumns converts the record by the table-column rules alone: without definitions, and for event
+// types that pass without one.
+func (c *Checker) checkColumns(obj *fastjson.Object, now time.Time, out []row.Value) *Violation {
+	s := c.s
+	clear(c.raw)
+	obj.Visit(func(key []byte, v *fastjson.Value) { // a key given twice: the last one wins
+		if i := s.keys.lookup(key); i >= 0 {
+			c.raw[i] = v
+		}
+	})
+	nulled := 0
+	for i := range s.cols {
+		col := &s.cols[i]
+		if viol := c.field(i, col, c.raw[i], nil, col.required, now, &out[i]); viol != nil {
+			if col.nullIfInvalid && !col.required {
+				out[i] = row.Value{Null: true}
+				nulled++
+				continue
+			}
+			return viol
+		}
+	}
+	c.nulled += nulled
+	return nil
+}
+
+// checkDef checks the record against definition d.
+func (c *Checker) checkDef(obj *fastjson.Object, d *definition, now time.Time, out []row.Value) *Violation {
+	s := c.s
+	clear(c.raw)
+	c.def = d
+	addl := d.root.addl
+	var extra []byte // the first member that is not a property
+	obj.Visit(func(key []byte, v *fastjson.Value) {
+		i := s.keys.lookup(key)
+		isCol := i >= 0
+		if isCol && d.propOf[i] >= 0 {
+			c.raw[i] = v
+			return
+		}
+		if extra == nil {
+			extra = key
+		}
+		if isCol && (addl == nil || !addl.never) {
+			c.raw[i] = v
+		}
+	})
+	nulled := 0
+	for pi := range d.props {
+		p := &d.props[pi]
+		col := &s.cols[p.col]
+		required := p.required || col.required
+		if viol := c.field(p.col, col, c.raw[p.col], p.node, required, now, &out[p.col]); viol != nil {
+			if col.nullIfInvalid && !required {
+				out[p.col] = row.Value{Null: true}
+				nulled++
+				continue
+			}
+			return viol
+		}
+	}
+	for _, name := range d.root.extraRequired {
+		if obj.Get(name) == nil {
+			return &Violation{CodeMissingField, name, fmt.Sprintf("required field %q is missing (expected any value)", name)}
+		}
+	}
+	if extra != nil && addl != nil {
+		if addl.never {
+			return &Violation{CodeAdditionalProperty, string(extra),
+				fmt.Sprintf("field %q: additional property not allowed by the %s definition", extra, d.name)}
+		}
+		for at := 0; ; at++ {
+			key, v, i := nextExtra(obj, d.root.propIndex, at)
+			if i < 0 {
+				break
+			}
+			var sc scalar
+			c.scalarOf(v, &sc)
+			c.topCol, c.topKey, c.path = -1, key, c.path[:0]
+			if viol := c.validate(addl, &sc); viol != nil {
+				return viol
+			}
+			at = i
+		}
+	}
+	for _, i := range d.others {
+		col := &s.cols[i]
+		if c.raw[i] == nil && !col.required {
+			out[i] = row.Value{Null: true}
+			continue
+		}
+		if viol := c.field(i, col, c.raw[i], nil, col.required, now, &out[i]); viol != nil {
+			if col.nullIfInvalid && !col.required {
+				out[i] = row.Value{Null: true}
+				nulled++
+				continue
+			}
+			return viol
+		}
+	}
+	c.nulled += nulled
+	return nil
+}
+
+// field cleanses, validates (against n, unless nil) and converts the value v of column i into out, then
+// applies the future-timestamp rule. required rejects a missing or null value.
+func (c *Checker) field(i int, col *column, v *fastjson.Value, n *node, required bool, now time.Time, out *row.Value) *Violation {
+	*out = row.Value{}
+	if v == nil || v.Type() == fastjson.TypeNull {
+		switch {
+		case v == nil && !required:
+			out.Null = true
+			return nil
+		case v == nil:
+			return missing(col.name, "missing", c.expectedName(col, n))
+		case n == nil && !required:
+			out.Null = true
+			return nil
+		case n == nil || (required && (col.required || !n.allowsNull())):
+			return missing(col.name, "null", c.expectedName(col, n))
+		}
+		sc := scalar{kind: jNull}
+		c.topCol, c.path = i, c.path[:0]
+		if viol := c.validate(n, &sc); viol != nil {
+			return viol
+		}
+		out.Null = true
+		return nil
+	}
+	var sc scalar
+	c.load(i, col, v, &sc)
+	if n != nil {
+		c.topCol = i
+		if len(c.path) > 0 {
+			c.path = c.path[:0]
+		}
+		if viol := c.validate(n, &sc); viol != nil {
+			return viol
+		}
+	}
+	if viol := c.convert(i, col, &sc, out, n != nil); viol != nil {
+		return viol
+	}
+	if col.future {
+		return c.future(col, now, out)
+	}
+	return nil
+}
+
+// future applies the future-timestamp rule to the converted value out of col.
+func (c *Checker) future(col *column, now time.Time, out *row.Value) *Violation {
+	nowMicros := now.UnixMicro()
+	if out.Null || out.I-nowMicros <= c.s.maxSkew.Microseconds() {
+		return nil
+	}
+	if c.s.clamp {
+		out.I = nowMicros
+		return nil
+	}
+	ahead := time.Duration(out.I-nowMicros) * time.Microsecond
+	return &Violation{CodeFutureTimestamp, col.name, fmt.Sprintf("field %q: %s is %s ahead of now, more than the %s allowed",
+		col.name, time.UnixMicro(out.I).UTC().Format(time.RFC3339Nano), ahead, c.s.maxSkew)}
+}
+
+func missing(path, state, expected string) *Violation {
+	return &Violation{CodeMissingField, path, fmt.Sprintf("required field %q is %s (expected %s)", path, state, expected)}
+}
+
+// expectedName names what column col expects in missing_field messages: its column type, or for JSON
+// columns the schema's type.
+func (c *Checker) expectedName(col *column, n *node) string {
+	if col.kind == kJSON {
+		if n != nil {
+			if t, _, _ := n.resolveType(); t != 0 {
+				return t.name()
+			}
+		}
+		return col.json.name()
+	}
+	return string(col.typ)
+}

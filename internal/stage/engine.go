@@ -1,0 +1,523 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+
+	"github.com/bigfather/bigfather/internal/completeness"
+	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/dedup"
+	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/quality"
+	"github.com/bigfather/bigfather/internal/row"
+	"github.com/bigfather/bigfather/internal/transform"
+)
+
+// outcome is what became of one record.
+type outcome int
+
+const (
+	staged outcome = iota
+	rejected
+	filtered
+	duplicate
+	blocked // rejected under the pause policy: nothing was buffered
+)
+
+// engine is a pipeline's record path, shared by the Kafka worker and backfill: check, transform, dedup, route,
+// buffer, and a committer goroutine that writes and commits sealed batches in order. The poll side (add,
+// seal) runs on one goroutine at a time; the committer never touches poll-side state.
+type engine struct {
+	p      *config.Pipeline
+	log    *slog.Logger
+	m      *monitor.Metrics
+	health *monitor.Health
+	lk     *lake.Lake
+
+	check   *quality.Checker
+	prog    *transform.Program
+	cols    []config.Column // checked columns, then derived and lookup columns
+	nBase   int
+	vals    []row.Value
+	routeIx []int
+
+	main   *sink
+	routes []*sink // parallel to p.Routes
+	rejs   *sink   // nil under the skip and pause policies
+	sinks  []*sink // main, routes..., rejected
+
+	// Dedup, when configured. index and seen belong to the committer once sessions run; pending to the
+	// poll side.
+	index          *dedup.Index
+	sources        dedup.Sources
+	idCol, timeCol int
+	seen           int64
+	pending        map[uint64]pendingID
+	sealedSeq      int64        // poll side: sequence number of the last sealed batch
+	committedSeq   atomic.Int64 // committer: last batch fully committed
+	writer         string
+
+	track            *completeness.Tracker
+	prodCol, seqCol  int
+	lastTrackerStats completeness.Stats
+
+	// dlqTopic and produce send rejected records to the DLQ topic (at least once) before the rejected table
+	// commits them (exactly once).
+	dlqTopic string
+	produce  func(ctx context.Context, recs []dlqRecord) error
+	dlq      []dlqRecord
+
+	firstBuffered time.Time
+	queue         chan *batch
+	committerDone chan struct{}
+	failMu        sync.Mutex
+	failure       error
+}
+
+type pendingID struct {
+	pos dedup.Position
+	seq int64 // batch that holds it
+}
+
+// dlqRecord is a rejected record on its way to the DLQ topic.
+type dlqRecord struct {
+	meta         row.Meta
+	value        []byte
+	code, reason string
+}
+
+// batch is a sealed buffer on its way to the committer.
+type batch struct {
+	seq      int64
+	parts    []sealed     // one per sink, in e.sinks order
+	consumed lake.Offsets // next offset per partition after the batch
+	dlq      []dlqRecord
+	done     chan struct{} // closed once committed or dropped; nil when nobody waits
+}
+
+// newEngine opens the pipeline's tables and compiles its checks and transforms.
+func newEngine(ctx context.Context, opts Options) (*engine, error) {
+	p := opts.Pipeline
+	e := &engine{p: p, log: opts.Logger.With("pipeline", p.Name), m: opts.Metrics, health: opts.Health, lk: opts.Lake,
+		writer: uuid.NewString(), pending: map[uint64]pendingID{}, dlqTopic: p.OnReject.DLQTopic}
+	var err error
+	if e.check, err = quality.New(p); err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
+	base := e.check.Columns()
+	if e.prog, err = transform.New(p, base, e.log); err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
+	e.nBase = len(base)
+	e.cols = append(append([]config.Column{}, base...), e.prog.Columns()...)
+	e.vals = make([]row.Value, len(e.cols))
+	colIndex := func(name string) int {
+		for i, c := range e.cols {
+			if c.Name == name {
+				return i
+			}
+		}
+		return -1
+	}
+	if p.Dedup.Enabled() {
+		e.index = dedup.New(p.Dedup.Window)
+		if e.idCol, e.timeCol = colIndex(p.Dedup.Field), colIndex(p.Dedup.TimeField); e.idCol < 0 || e.timeCol < 0 {
+			return nil, fmt.Errorf("pipeline %s: dedup: field %q or time field %q is not a column", p.Name, p.Dedup.Field, p.Dedup.TimeField)
+		}
+		if e.cols[e.idCol].Type != config.TypeString || e.cols[e.timeCol].Type != config.TypeTimestamp {
+			return nil, fmt.Errorf("pipeline %s: dedup: field %q must be a string and time field %q a timestamp", p.Name, p.Dedup.Field, p.Dedup.TimeField)
+		}
+	}
+	if p.Completeness.Enabled() {
+		e.track = completeness.NewTracker(1_000_000)
+		if e.prodCol, e.seqCol = colIndex(p.Completeness.ProducerField), colIndex(p.Completeness.SeqField); e.prodCol < 0 || e.seqCol < 0 {
+			return nil, fmt.Errorf("pipeline %s: completeness: field %q or %q is not a column", p.Name, p.Completeness.ProducerField, p.Completeness.SeqField)
+		}
+	}
+
+	mainSpec := tableSpec(p.Table.Name, e.cols, p.Table.Partitions)
+	if e.main, err = e.openSink(ctx, mainSpec, false); err != nil {
+		return nil, err
+	}
+	e.sinks = append(e.sinks, e.main)
+	for _, r := range p.Routes {
+		s, err := e.openSink(ctx, tableSpec(r.Table, e.cols, p.Table.Partitions), false)
+		if err != nil {
+			return nil, err
+		}
+		e.routes = append(e.routes, s)
+		e.sinks = append(e.sinks, s)
+	}
+	if policy(p) == config.PolicyDLQ {
+		if e.rejs, err = e.openSink(ctx, RejectedTableSpec(p), true); err != nil {
+			return nil, err
+		}
+		e.sinks = append(e.sinks, e.rejs)
+	}
+	if e.index != nil {
+		if err := e.incorporate(ctx, e.main.tbl); err != nil {
+			return nil, err
+		}
+		e.log.Info("dedup index loaded", "ids", e.index.Len(), "window", p.Dedup.Window)
+	}
+	return e, nil
+}
+
+func policy(p *config.Pipeline) string {
+	if p.OnReject.Policy == "" {
+		return config.PolicyDLQ
+	}
+	return p.OnReject.Policy
+}
+
+func (e *engine) openSink(ctx context.Context, spec lake.TableSpec, rejectedTable bool) (*sink, error) {
+	t, err := e.lk.EnsureTable(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return newSinkFor(t, e.cols, rejectedTable)
+}
+
+// tableSpec is a staged table: the pipeline's columns plus the Kafka metadata columns.
+func tableSpec(name string, cols []config.Column, parts []config.PartitionField) lake.TableSpec {
+	spec := lake.TableSpec{Name: name}
+	for _, c := range cols {
+		spec.Columns = append(spec.Columns, lake.Column{Name: c.Name, Type: string(c.Type), Required: c.Required})
+	}
+	spec.Columns = append(spec.Columns, metaColumns...)
+	for _, pf := range parts {
+		spec.Partitions = append(spec.Partitions, lake.Partition{Transform: pf.Transform, Column: pf.Column, Param: pf.Param})
+	}
+	return spec
+}
+
+// close releases the transform program's background work.
+func (e *engine) close() { e.prog.Close() }
+
+// floors returns, per sink, the offset below which a partition's records are already in that table.
+func (e *engine) floors(tp lake.TopicPartition, dst []int64) []int64 {
+	dst = dst[:0]
+	for _, s := range e.sinks {
+		dst = append(dst, s.skipBelow.Get(tp))
+	}
+	return dst
+}
+
+// add runs one record through the path and buffers it for every table it belongs to. floors come from
+// e.floors for the record's partition. On blocked (pause policy) v says why and nothing was buffered.
+func (e *engine) add(meta *row.Meta, raw []byte, now time.Time, floors []int64) (outcome, *quality.Violation) {
+	nowMicros := now.UnixMicro()
+	if v := e.check.Check(raw, now, e.vals[:e.nBase]); v != nil {
+		switch policy(e.p) {
+		case config.PolicyPause:
+			return blocked, v
+		case config.PolicySkip:
+		default:
+			if meta.Offset >= floors[len(floors)-1] {
+				e.rejs.addRejected(meta, raw, v.Code, v.Reason, v.Field, nowMicros)
+				if e.dlqTopic != "" {
+					e.dlq = append(e.dlq, dlqRecord{meta: cloneMeta(meta), value: append([]byte(nil), raw...), code: v.Code, reason: v.Reason})
+				}
+			}
+		}
+		e.m.RowsRejected.WithLabelValues(e.p.Name, v.Code).Inc()
+		return rejected, v
+	}
+	if rule := e.prog.Apply(e.vals, *meta); rule >= 0 {
+		e.m.RowsFiltered.WithLabelValues(e.p.Name, e.p.Filters[rule].Name).Inc()
+		return filtered, nil
+	}
+	var key *rowKey
+	if e.index != nil {
+		k := rowKey{hash: dedup.Hash(e.vals[e.idCol].S), pos: dedup.Pos(e.sources.ID(meta.Topic, meta.Partition), meta.Offset), time: e.vals[e.timeCol].I}
+		if e.vals[e.timeCol].Null {
+			k.time = nowMicros
+		}
+		if e.index.IsDuplicate(k.hash, k.pos) {
+			e.m.Duplicates.WithLabelValues(e.p.Name).Inc()
+			return duplicate, nil
+		}
+		if pe, ok := e.pending[k.hash]; ok && pe.pos != k.pos && pe.seq > e.committedSeq.Load() {
+			e.m.Duplicates.WithLabelValues(e.p.Name).Inc()
+			return duplicate, nil
+		}
+		e.pending[k.hash] = pendingID{pos: k.pos, seq: e.sealedSeq + 1}
+		key = &k
+	}
+	if meta.Offset >= floors[0] {
+		e.main.addRow(meta, len(raw), e.vals, nowMicros, key)
+	}
+	if len(e.routes) > 0 {
+		et, _ := e.check.EventType()
+		e.routeIx = e.prog.Routes(e.vals, *meta, et, e.routeIx)
+		for _, ri := range e.routeIx {
+			if meta.Offset >= floors[1+ri] {
+				e.routes[ri].addRow(meta, len(raw), e.vals, nowMicros, key)
+			}
+		}
+	}
+	if e.track != nil && !e.vals[e.prodCol].Null && !e.vals[e.seqCol].Null {
+		e.track.Observe(e.vals[e.prodCol].S, e.vals[e.seqCol].I)
+	}
+	return staged, nil
+}
+
+func cloneMeta(m *row.Meta) row.Meta {
+	c := *m
+	c.Key = append([]byte(nil), m.Key...)
+	return c
+}
+
+// full reports whether the buffers reached a row or byte bound.
+func (e *engine) full() bool {
+	rows, bytes := 0, int64(0)
+	for _, s := range e.sinks {
+		rows += s.rows
+		bytes += s.bytes
+	}
+	return rows >= e.p.Commit.MaxRows || bytes >= e.p.Commit.MaxBytes
+}
+
+// startCommitter starts a committer for a session.
+func (e *engine) startCommitter(groupCommit func(ctx context.Context, consumed lake.Offsets)) {
+	e.failMu.Lock()
+	e.failure = nil
+	e.failMu.Unlock()
+	e.queue = make(chan *batch, 1)
+	e.committerDone = make(chan struct{})
+	go e.commitLoop(e.queue, e.committerDone, groupCommit)
+}
+
+// stopCommitter waits for the committer to finish what is queued and stops it; the session's pending ids go.
+func (e *engine) stopCommitter() {
+	if e.queue == nil {
+		return
+	}
+	close(e.queue)
+	<-e.committerDone
+	e.queue = nil
+	clear(e.pending)
+}
+
+// seal hands the buffered rows and the consumed offsets to the committer; it blocks while the committer is
+// busy with the previous batch, which bounds memory to two batches.
+func (e *engine) seal(consumed lake.Offsets, done chan struct{}) {
+	if e.queue == nil {
+		if done != nil {
+			close(done)
+		}
+		return
+	}
+	e.sealedSeq++
+	b := &batch{seq: e.sealedSeq, consumed: consumed, dlq: e.dlq, done: done}
+	e.dlq = nil
+	for _, s := range e.sinks {
+		b.parts = append(b.parts, s.seal())
+	}
+	e.firstBuffered = time.Time{}
+	e.queue <- b
+	if len(e.pending) > 1<<16 { // forget ids whose batches are committed: the index has them now
+		c := e.committedSeq.Load()
+		for h, pe := range e.pending {
+			if pe.seq <= c {
+				delete(e.pending, h)
+			}
+		}
+	}
+}
+
+// drain seals what is buffered and waits until everything before is committed.
+func (e *engine) drain(consumed lake.Offsets) {
+	done := make(chan struct{})
+	e.seal(consumed, done)
+	<-done
+}
+
+// discard drops everything buffered.
+func (e *engine) discard() {
+	for _, s := range e.sinks {
+		s.discard()
+	}
+	e.dlq = nil
+	e.firstBuffered = time.Time{}
+}
+
+func (e *engine) fail(err error) {
+	e.failMu.Lock()
+	defer e.failMu.Unlock()
+	if e.failure == nil {
+		e.failure = err
+	}
+}
+
+func (e *engine) failed() error {
+	e.failMu.Lock()
+	defer e.failMu.Unlock()
+	return e.failure
+}
+
+// commitLoop commits sealed batches in order. After a failure it drops the rest of the session's batches.
+func (e *engine) commitLoop(queue <-chan *batch, done chan<- struct{}, groupCommit func(context.Context, lake.Offsets)) {
+	defer close(done)
+	ctx := context.Background() // commits run to completion even when stopping: the final flush needs them
+	for b := range queue {
+		if e.failed() == nil {
+			if err := e.commitBatch(ctx, b); err != nil {
+				e.fail(err)
+			} else {
+				e.committedSeq.Store(b.seq)
+				if groupCommit != nil {
+					groupCommit(ctx, b.consumed)
+				}
+			}
+		}
+		for _, part := range b.parts {
+			part.rec.Release()
+		}
+		if b.done != nil {
+			close(b.done)
+		}
+	}
+}
+
+// commitBatch commits a batch to every table in turn: main, routes, rejected.
+func (e *engine) commitBatch(ctx context.Context, b *batch) error {
+	for i, s := range e.sinks {
+		if s == e.rejs && len(b.dlq) > 0 {
+			if err := e.produce(ctx, b.dlq); err != nil {
+				return fmt.Errorf("producing %d rejected records to %s: %w", len(b.dlq), e.dlqTopic, err)
+			}
+		}
+		start := time.Now()
+		rows, dropped, conflicts, err := s.commit(ctx, e.commitOptions(s), b.parts[i], b.consumed)
+		e.m.Commits.WithLabelValues(e.p.Name, s.name, "conflict").Add(float64(conflicts))
+		var fenced *lake.FencedError
+		switch {
+		case errors.As(err, &fenced):
+			e.m.Commits.WithLabelValues(e.p.Name, s.name, "fenced").Inc()
+			e.m.BatchesDiscarded.WithLabelValues(e.p.Name, "fenced").Inc()
+			return err
+		case err != nil:
+			e.m.Commits.WithLabelValues(e.p.Name, s.name, "error").Inc()
+			return err
+		}
+		e.m.Commits.WithLabelValues(e.p.Name, s.name, "ok").Inc()
+		e.m.CommitDuration.WithLabelValues(e.p.Name, s.name).Observe(time.Since(start).Seconds())
+		e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(rows))
+		if s == e.main && dropped > 0 {
+			e.m.Duplicates.WithLabelValues(e.p.Name).Add(float64(dropped))
+		}
+		if rows > 0 {
+			e.log.Debug("committed", "table", s.name, "rows", rows, "dropped", dropped, "conflicts", conflicts, "took", time.Since(start))
+		}
+	}
+	e.health.Committed(e.p.Name, time.Now())
+	e.publishCompleteness()
+	return nil
+}
+
+// commitOptions wires dedup into a table's commit: the main table folds in other writers' ids before every
+// attempt and decides; the other tables follow the main table's decisions.
+func (e *engine) commitOptions(s *sink) commitOptions {
+	o := commitOptions{pipeline: e.p.Name, writer: e.writer}
+	if e.index == nil || s == e.rejs {
+		return o
+	}
+	o.keep = func(k rowKey) bool { return !e.index.IsDuplicate(k.hash, k.pos) }
+	if s != e.main {
+		return o
+	}
+	o.before = e.incorporate
+	o.after = func(t *table.Table, keys []rowKey, dropped *bitmask) {
+		for i, k := range keys {
+			if dropped == nil || !dropped.dropped[i] {
+				e.index.Add(k.hash, k.pos, time.UnixMicro(k.time))
+			}
+		}
+		if snap := t.CurrentSnapshot(); snap != nil {
+			e.seen = snap.SnapshotID
+		}
+		e.index.Evict()
+		e.m.DedupIDs.WithLabelValues(e.p.Name).Set(float64(e.index.Len()))
+	}
+	return o
+}
+
+// incorporate adds to the index the ids of rows other writers committed to the main table since e.seen.
+func (e *engine) incorporate(ctx context.Context, t *table.Table) error {
+	snap := t.CurrentSnapshot()
+	if snap == nil || snap.SnapshotID == e.seen {
+		return nil
+	}
+	files, err := lake.AddedSince(ctx, t, e.seen, e.writer)
+	if errors.Is(err, lake.ErrHistoryGone) {
+		e.index.Reset()
+		files, err = lake.AddedSince(ctx, t, 0, "")
+	}
+	if err != nil {
+		return fmt.Errorf("reading ids committed to %s: %w", e.main.name, err)
+	}
+	cols := []string{e.p.Dedup.Field, e.p.Dedup.TimeField, "_topic", "_partition", "_offset"}
+	err = lake.ReadColumns(ctx, files, cols, func(rec arrow.RecordBatch) error {
+		ids, ok1 := rec.Column(0).(*array.String)
+		times, ok2 := rec.Column(1).(*array.Timestamp)
+		topics, ok3 := rec.Column(2).(*array.String)
+		parts, ok4 := rec.Column(3).(*array.Int32)
+		offs, ok5 := rec.Column(4).(*array.Int64)
+		if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+			return fmt.Errorf("unexpected column types %v", rec.Schema())
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if ids.IsNull(i) {
+				continue
+			}
+			pos := dedup.Pos(e.sources.ID(topics.Value(i), parts.Value(i)), offs.Value(i))
+			e.index.Add(dedup.Hash([]byte(ids.Value(i))), pos, time.UnixMicro(int64(times.Value(i))))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading ids committed to %s: %w", e.main.name, err)
+	}
+	e.seen = snap.SnapshotID
+	e.index.Evict()
+	return nil
+}
+
+// publishCompleteness mirrors the live sequence tracker into metrics.
+func (e *engine) publishCompleteness() {
+	if e.track == nil {
+		return
+	}
+	st := e.track.Stats()
+	prev := e.lastTrackerStats
+	e.m.SequenceGaps.WithLabelValues(e.p.Name).Add(float64(st.Gaps - prev.Gaps))
+	e.m.OutOfOrder.WithLabelValues(e.p.Name).Add(float64(st.OutOfOrder - prev.OutOfOrder))
+	e.m.MissingRecords.WithLabelValues(e.p.Name).Set(float64(st.Missing))
+	e.lastTrackerStats = st
+}
+
+// consumedOffsets copies the next offsets of the partitions that have a position.
+func consumedOffsets(parts map[lake.TopicPartition]*partState) lake.Offsets {
+	out := make(lake.Offsets, len(parts))
+	for tp, st := range parts {
+		if st.next >= 0 {
+			out[tp] = st.next
+		}
+	}
+	return out
+}
+
+func partLabel(p int32) string { return strconv.Itoa(int(p)) }
