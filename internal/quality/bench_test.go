@@ -23,6 +23,7 @@ func BenchmarkCheck(b *testing.B) {
 // former stage decoder's job.
 func BenchmarkCheckNoDefinitions(b *testing.B) {
 	p := config.Default(b.TempDir()).Pipelines[0]
+	p.Definitions = config.Definitions{} // the declared columns only
 	c, err := New(&p)
 	if err != nil {
 		b.Fatal(err)
@@ -49,6 +50,7 @@ func TestCheckAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := config.Default(t.TempDir()).Pipelines[0]
+	p.Definitions = config.Definitions{} // the declared columns only
 	noDefs, err := New(&p)
 	if err != nil {
 		t.Fatal(err)
