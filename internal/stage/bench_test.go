@@ -27,8 +27,10 @@ import (
 )
 
 // BenchmarkStageDemoEvents stages BIGFATHER_BENCH_EVENTS (default 1,000,000) demo events end to end: from the
-// embedded broker (in its own process, as under `bigfather broker`) on a real port, through decoding, into
-// Parquet files committed to an Iceberg table on disk. It reports records/s and the staging process's peak
+// embedded broker (in its own process, as under `bigfather broker`) on a real port, through the pipeline, into
+// Parquet files committed to Iceberg tables on disk. Each iteration stages the same events twice, into fresh
+// tables: plainly (the declared columns), then with the staging-quality path on (log definitions, cleansing,
+// two CEL enrichments, dedup). It reports both throughputs, their ratio and the staging process's peak
 // resident memory.
 func BenchmarkStageDemoEvents(b *testing.B) {
 	n := 1_000_000
@@ -40,50 +42,80 @@ func BenchmarkStageDemoEvents(b *testing.B) {
 	if _, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: []string{addr}, Topic: "bench.events", Count: n, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
+	defsDir := b.TempDir()
+	if _, err := demo.WriteDefinitions(defsDir); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
-	var total time.Duration
+	var plain, full time.Duration
 	var peak int64
 	for i := 0; i < b.N; i++ {
-		dir := b.TempDir()
-		p := benchPipeline(b, fmt.Sprintf("bench-%d", i))
-		lk, err := lake.Open(ctx, "sqlite://"+filepath.Join(dir, "catalog.db"), filepath.Join(dir, "warehouse"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		m := monitor.NewMetrics()
-		debug.FreeOSMemory()
-		resetPeakRSS()
-		start := time.Now()
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() {
-			done <- stage.Run(rctx, stage.Options{Pipeline: p, Brokers: []string{addr}, Lake: lk, Metrics: m, Logger: slog.New(slog.DiscardHandler)})
-		}()
-		for testutil.ToFloat64(m.RowsCommitted.WithLabelValues(p.Name, p.Table.Name)) < float64(n) {
-			select {
-			case err := <-done:
-				b.Fatalf("stage stopped early: %v", err)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		total += time.Since(start)
-		peak = max(peak, peakRSS())
-		cancel()
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
-		lk.Close()
+		d, rss := stageOnce(b, addr, n, benchPipeline(b, fmt.Sprintf("plain-%d", i), "", false))
+		plain, peak = plain+d, max(peak, rss)
+		d, rss = stageOnce(b, addr, n, benchPipeline(b, fmt.Sprintf("quality-%d", i), defsDir, true))
+		full, peak = full+d, max(peak, rss)
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "records/s")
+	b.ReportMetric(float64(n)*float64(b.N)/plain.Seconds(), "plain-records/s")
+	b.ReportMetric(float64(n)*float64(b.N)/full.Seconds(), "quality-records/s")
+	b.ReportMetric(plain.Seconds()/full.Seconds(), "quality/plain")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(float64(runtime.NumCPU()), "cores")
 }
 
-func benchPipeline(b *testing.B, name string) *config.Pipeline {
+// stageOnce stages the topic into fresh tables and returns how long it took until n rows were committed and
+// the peak resident memory meanwhile.
+func stageOnce(b *testing.B, addr string, n int, p *config.Pipeline) (time.Duration, int64) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	lk, err := lake.Open(ctx, "sqlite://"+filepath.Join(dir, "catalog.db"), filepath.Join(dir, "warehouse"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lk.Close()
+	m := monitor.NewMetrics()
+	debug.FreeOSMemory()
+	resetPeakRSS()
+	start := time.Now()
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- stage.Run(rctx, stage.Options{Pipeline: p, Brokers: []string{addr}, Lake: lk, Metrics: m, Logger: slog.New(slog.DiscardHandler)})
+	}()
+	for testutil.ToFloat64(m.RowsCommitted.WithLabelValues(p.Name, p.Table.Name)) < float64(n) {
+		select {
+		case err := <-done:
+			b.Fatalf("stage stopped early: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	took, rss := time.Since(start), peakRSS()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return took, rss
+}
+
+// benchPipeline is the demo pipeline reading bench.events: plain (declared columns only), or with log
+// definitions, cleansing, two CEL enrichments and dedup.
+func benchPipeline(b *testing.B, name, defsDir string, quality bool) *config.Pipeline {
 	cfg := config.Default(b.TempDir())
 	p := cfg.Pipelines[0]
 	p.Name, p.Group, p.Topics = name, "bigfather-"+name, []string{"bench.events"}
+	p.Table.Name = "staging.bench_" + strings.ReplaceAll(name, "-", "_")
 	p.Commit.Interval = time.Second // the tail waits at most this long; the bulk commits on max_rows
+	p.Routes, p.Completeness = nil, config.Completeness{}
+	if !quality {
+		p.Definitions, p.Cleanse, p.Enrich, p.Dedup = config.Definitions{}, config.Cleanse{}, config.Enrich{}, config.Dedup{}
+		return &p
+	}
+	for i, f := range p.Definitions.Files {
+		p.Definitions.Files[i] = filepath.Join(defsDir, filepath.Base(f))
+	}
+	p.Enrich.Derive = []config.Derived{
+		{Name: "is_mobile", Type: config.TypeBoolean, Expr: `platform == "ios" || platform == "android"`},
+		{Name: "amount_krw", Type: config.TypeDouble, Expr: `amount == null ? amount : amount * 1300.0`},
+	}
 	return &p
 }
 
