@@ -87,6 +87,31 @@ func (x *Index) Add(h uint64, pos Position, eventTime time.Time) {
 	x.mu.Unlock()
 }
 
+// AddAll adds n ids under one lock: at(i) returns the i-th id hash, position, event time (µs) and whether to
+// add it.
+func (x *Index) AddAll(n int, at func(i int) (h uint64, pos Position, micros int64, ok bool)) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i := 0; i < n; i++ {
+		h, pos, micros, ok := at(i)
+		if !ok {
+			continue
+		}
+		m := minuteOfMicros(micros)
+		if _, seen := x.m[h]; !seen {
+			x.m[h] = entry{pos: pos, minute: m}
+		}
+		x.watermark = max(x.watermark, m)
+	}
+}
+
+func minuteOfMicros(us int64) uint32 {
+	if us < 0 {
+		return 0
+	}
+	return uint32(us / 60_000_000)
+}
+
 // Evict forgets ids older than the window behind the newest event time, and returns how many it forgot.
 func (x *Index) Evict() int {
 	x.mu.Lock()

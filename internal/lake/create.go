@@ -110,6 +110,7 @@ var tableProperties = iceberg.Properties{
 	"write.metadata.previous-versions-max":       "50",
 	"commit.retry.num-retries":                   "0",
 	"write.parquet.compression-codec":            "zstd",
+	"write.parquet.compression-level":            "1", // zstd's fastest encoder: staging is CPU-bound
 	"write.target-file-size-bytes":               "268435456",
 	"format-version":                             "2",
 }

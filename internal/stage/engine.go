@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,9 @@ type engine struct {
 	nBase   int
 	vals    []row.Value
 	routeIx []int
+	// checkers check and transform the records of one poll in parallel (see prepareAll); checkers[0] uses
+	// e.check and e.prog.
+	checkers []*checker
 
 	main   *sink
 	routes []*sink // parallel to p.Routes
@@ -65,6 +69,11 @@ type engine struct {
 	idCol, timeCol int
 	seen           int64
 	pending        map[uint64]pendingID
+	// The source number of the last placed record's partition (records come in runs per partition).
+	srcTopic string
+	srcPart  int32
+	srcID    uint16
+	srcSet   bool
 	sealedSeq      int64        // poll side: sequence number of the last sealed batch
 	committedSeq   atomic.Int64 // committer: last batch fully committed
 	writer         string
@@ -123,6 +132,11 @@ func newEngine(ctx context.Context, opts Options) (*engine, error) {
 	e.nBase = len(base)
 	e.cols = append(append([]config.Column{}, base...), e.prog.Columns()...)
 	e.vals = make([]row.Value, len(e.cols))
+	// One checker per core: checks and transforms are the per-record work that parallelizes.
+	e.checkers = []*checker{newChecker(e.check, e.prog, len(e.cols), e.nBase)}
+	for i := 1; i < min(runtime.GOMAXPROCS(0), 4); i++ {
+		e.checkers = append(e.checkers, newChecker(e.check.Clone(), e.prog.Clone(), len(e.cols), e.nBase))
+	}
 	colIndex := func(name string) int {
 		for i, c := range e.cols {
 			if c.Name == name {
@@ -215,11 +229,114 @@ func (e *engine) floors(tp lake.TopicPartition, dst []int64) []int64 {
 	return dst
 }
 
+// checker checks and transforms records on its own goroutine: it owns a Checker and a Program clone and
+// copies every accepted record's values into its arena, so they outlive the next Check.
+type checker struct {
+	check   *quality.Checker
+	prog    *transform.Program
+	vals    []row.Value
+	arena   []byte
+	valBuf  []row.Value
+	routes  []int
+	nBase   int
+	present bool
+}
+
+// prepared is a record after checks and transforms: what place needs to buffer it.
+type prepared struct {
+	v         *quality.Violation // rejected
+	rule      int                // filter rule that dropped it, or -1
+	vals      []row.Value        // accepted: one per column, strings in the checker's arena
+	eventType string
+	routes    []int
+}
+
+func newChecker(c *quality.Checker, prog *transform.Program, nCols, nBase int) *checker {
+	return &checker{check: c, prog: prog, vals: make([]row.Value, nCols), nBase: nBase}
+}
+
+// reset forgets the arena's contents (after the poll's records were placed).
+func (c *checker) reset() {
+	c.arena, c.valBuf, c.routes = c.arena[:0], c.valBuf[:0], c.routes[:0]
+}
+
+// prepare checks and transforms one record. Accepted values are copied into the arena.
+func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes bool, out *prepared) {
+	*out = prepared{rule: -1}
+	if v := c.check.Check(raw, now, c.vals[:c.nBase]); v != nil {
+		vc := *v
+		out.v = &vc
+		return
+	}
+	if rule := c.prog.Apply(c.vals, *meta); rule >= 0 {
+		out.rule = rule
+		return
+	}
+	start := len(c.valBuf)
+	for _, v := range c.vals {
+		if len(v.S) > 0 {
+			at := len(c.arena)
+			c.arena = append(c.arena, v.S...)
+			v.S = c.arena[at:len(c.arena):len(c.arena)]
+		}
+		c.valBuf = append(c.valBuf, v)
+	}
+	out.vals = c.valBuf[start:len(c.valBuf):len(c.valBuf)]
+	if et, ok := c.check.EventType(); ok {
+		out.eventType = et
+	}
+	if withRoutes {
+		at := len(c.routes)
+		c.routes = c.prog.Routes(c.vals, *meta, out.eventType, c.routes[at:])
+		out.routes = c.routes[at:len(c.routes):len(c.routes)]
+	}
+}
+
 // add runs one record through the path and buffers it for every table it belongs to. floors come from
 // e.floors for the record's partition. On blocked (pause policy) v says why and nothing was buffered.
 func (e *engine) add(meta *row.Meta, raw []byte, now time.Time, floors []int64) (outcome, *quality.Violation) {
+	c := e.checkers[0]
+	var pr prepared
+	c.prepare(meta, raw, now, len(e.routes) > 0, &pr)
+	out, v := e.place(meta, raw, now, floors, &pr)
+	c.reset()
+	return out, v
+}
+
+// prepareAll checks and transforms a poll's records, split between the checkers, each on its own goroutine.
+func (e *engine) prepareAll(metas []row.Meta, raws [][]byte, now time.Time, out []prepared) {
+	n, k := len(metas), len(e.checkers)
+	if n < 256 || k == 1 {
+		for i := range metas {
+			e.checkers[0].prepare(&metas[i], raws[i], now, len(e.routes) > 0, &out[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < k; w++ {
+		lo, hi := n*w/k, n*(w+1)/k
+		c := e.checkers[w]
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				c.prepare(&metas[i], raws[i], now, len(e.routes) > 0, &out[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// resetCheckers forgets the arenas once a poll's records are placed.
+func (e *engine) resetCheckers() {
+	for _, c := range e.checkers {
+		c.reset()
+	}
+}
+
+// place buffers a prepared record for every table it belongs to, in record order: rejection policy, dedup,
+// routes, completeness.
+func (e *engine) place(meta *row.Meta, raw []byte, now time.Time, floors []int64, pr *prepared) (outcome, *quality.Violation) {
 	nowMicros := now.UnixMicro()
-	if v := e.check.Check(raw, now, e.vals[:e.nBase]); v != nil {
+	if v := pr.v; v != nil {
 		switch policy(e.p) {
 		case config.PolicyPause:
 			return blocked, v
@@ -235,14 +352,18 @@ func (e *engine) add(meta *row.Meta, raw []byte, now time.Time, floors []int64) 
 		e.m.RowsRejected.WithLabelValues(e.p.Name, v.Code).Inc()
 		return rejected, v
 	}
-	if rule := e.prog.Apply(e.vals, *meta); rule >= 0 {
-		e.m.RowsFiltered.WithLabelValues(e.p.Name, e.p.Filters[rule].Name).Inc()
+	if pr.rule >= 0 {
+		e.m.RowsFiltered.WithLabelValues(e.p.Name, e.p.Filters[pr.rule].Name).Inc()
 		return filtered, nil
 	}
+	vals := pr.vals
 	var key *rowKey
 	if e.index != nil {
-		k := rowKey{hash: dedup.Hash(e.vals[e.idCol].S), pos: dedup.Pos(e.sources.ID(meta.Topic, meta.Partition), meta.Offset), time: e.vals[e.timeCol].I}
-		if e.vals[e.timeCol].Null {
+		if meta.Topic != e.srcTopic || meta.Partition != e.srcPart || !e.srcSet {
+			e.srcTopic, e.srcPart, e.srcID, e.srcSet = meta.Topic, meta.Partition, e.sources.ID(meta.Topic, meta.Partition), true
+		}
+		k := rowKey{hash: dedup.Hash(vals[e.idCol].S), pos: dedup.Pos(e.srcID, meta.Offset), time: vals[e.timeCol].I}
+		if vals[e.timeCol].Null {
 			k.time = nowMicros
 		}
 		if e.index.IsDuplicate(k.hash, k.pos) {
@@ -257,19 +378,15 @@ func (e *engine) add(meta *row.Meta, raw []byte, now time.Time, floors []int64) 
 		key = &k
 	}
 	if meta.Offset >= floors[0] {
-		e.main.addRow(meta, len(raw), e.vals, nowMicros, key)
+		e.main.addRow(meta, len(raw), vals, nowMicros, key)
 	}
-	if len(e.routes) > 0 {
-		et, _ := e.check.EventType()
-		e.routeIx = e.prog.Routes(e.vals, *meta, et, e.routeIx)
-		for _, ri := range e.routeIx {
-			if meta.Offset >= floors[1+ri] {
-				e.routes[ri].addRow(meta, len(raw), e.vals, nowMicros, key)
-			}
+	for _, ri := range pr.routes {
+		if meta.Offset >= floors[1+ri] {
+			e.routes[ri].addRow(meta, len(raw), vals, nowMicros, key)
 		}
 	}
-	if e.track != nil && !e.vals[e.prodCol].Null && !e.vals[e.seqCol].Null {
-		e.track.Observe(e.vals[e.prodCol].S, e.vals[e.seqCol].I)
+	if e.track != nil && !vals[e.prodCol].Null && !vals[e.seqCol].Null {
+		e.track.Observe(vals[e.prodCol].S, vals[e.seqCol].I)
 	}
 	return staged, nil
 }
@@ -441,11 +558,10 @@ func (e *engine) commitOptions(s *sink) commitOptions {
 	}
 	o.before = e.incorporate
 	o.after = func(t *table.Table, keys []rowKey, dropped *bitmask) {
-		for i, k := range keys {
-			if dropped == nil || !dropped.dropped[i] {
-				e.index.Add(k.hash, k.pos, time.UnixMicro(k.time))
-			}
-		}
+		e.index.AddAll(len(keys), func(i int) (uint64, dedup.Position, int64, bool) {
+			k := keys[i]
+			return k.hash, k.pos, k.time, dropped == nil || !dropped.dropped[i]
+		})
 		if snap := t.CurrentSnapshot(); snap != nil {
 			e.seen = snap.SnapshotID
 		}

@@ -83,6 +83,10 @@ type worker struct {
 	blockedAt  *row.Meta
 	resumeWith string
 	floorBuf   []int64
+	// Per-poll scratch.
+	metas    []row.Meta
+	raws     [][]byte
+	prepared []prepared
 }
 
 // Run stages the pipeline until ctx ends, then commits what it consumed and returns nil. Several processes
@@ -235,35 +239,56 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 	})
 	now := time.Now()
 	consumed := 0
-	var meta row.Meta
+	// Gather the new records of every owned partition, check and transform them in parallel, then place them
+	// in order.
+	w.metas, w.raws = w.metas[:0], w.raws[:0]
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		tp := lake.TopicPartition{Topic: fp.Topic, Partition: fp.Partition}
-		st := w.parts[tp]
-		if st == nil || paused {
-			return // not ours (any more), or stopped at a blocking record
+		st := w.parts[lake.TopicPartition{Topic: fp.Topic, Partition: fp.Partition}]
+		if st == nil {
+			return // not ours (any more)
 		}
-		w.floorBuf = e.floors(tp, w.floorBuf)
 		for _, r := range fp.Records {
-			if r.Offset < st.next {
-				continue // already seen
-			}
-			meta = row.Meta{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key}
-			out, v := e.add(&meta, r.Value, now, w.floorBuf)
-			if out == blocked && !w.resume(&meta) {
-				w.pause(&meta, v)
-				paused = true
-				return
-			}
-			st.next = r.Offset + 1
-			consumed++
-			if e.full() {
-				e.seal(consumedOffsets(w.parts), nil) // the batch ends at this record
+			if r.Offset >= st.next {
+				w.metas = append(w.metas, row.Meta{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key})
+				w.raws = append(w.raws, r.Value)
 			}
 		}
-		if st.next >= 0 {
-			e.m.ConsumerLag.WithLabelValues(w.p.Name, tp.Topic, partLabel(tp.Partition)).Set(float64(max(fp.HighWatermark-st.next, 0)))
+		if st.next >= 0 && len(fp.Records) > 0 {
+			last := fp.Records[len(fp.Records)-1].Offset + 1
+			e.m.ConsumerLag.WithLabelValues(w.p.Name, fp.Topic, partLabel(fp.Partition)).Set(float64(max(fp.HighWatermark-last, 0)))
 		}
 	})
+	if cap(w.prepared) < len(w.metas) {
+		w.prepared = make([]prepared, len(w.metas))
+	}
+	prep := w.prepared[:len(w.metas)]
+	e.prepareAll(w.metas, w.raws, now, prep)
+	var cur lake.TopicPartition
+	var st *partState
+	for i := range w.metas {
+		meta := &w.metas[i]
+		if st == nil || meta.Topic != cur.Topic || meta.Partition != cur.Partition {
+			cur = lake.TopicPartition{Topic: meta.Topic, Partition: meta.Partition}
+			st = w.parts[cur]
+			w.floorBuf = e.floors(cur, w.floorBuf)
+		}
+		if meta.Offset < st.next {
+			continue // already placed (a re-seek)
+		}
+		out, v := e.place(meta, w.raws[i], now, w.floorBuf, &prep[i])
+		if out == blocked && !w.resume(meta) {
+			w.pause(meta, v)
+			paused = true
+			break
+		}
+		st.next = meta.Offset + 1
+		consumed++
+		if e.full() {
+			e.seal(consumedOffsets(w.parts), nil) // the batch ends at this record
+		}
+	}
+	e.resetCheckers()
+	clear(prep) // drop references into the arenas
 	e.m.RecordsConsumed.WithLabelValues(w.p.Name).Add(float64(consumed))
 	if consumed > 0 && e.firstBuffered.IsZero() {
 		e.firstBuffered = now
