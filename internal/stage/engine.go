@@ -70,13 +70,13 @@ type engine struct {
 	seen           int64
 	pending        map[uint64]pendingID
 	// The source number of the last placed record's partition (records come in runs per partition).
-	srcTopic string
-	srcPart  int32
-	srcID    uint16
-	srcSet   bool
-	sealedSeq      int64        // poll side: sequence number of the last sealed batch
-	committedSeq   atomic.Int64 // committer: last batch fully committed
-	writer         string
+	srcTopic     string
+	srcPart      int32
+	srcID        uint16
+	srcSet       bool
+	sealedSeq    int64        // poll side: sequence number of the last sealed batch
+	committedSeq atomic.Int64 // committer: last batch fully committed
+	writer       string
 
 	track            *completeness.Tracker
 	prodCol, seqCol  int
@@ -237,9 +237,9 @@ type checker struct {
 	vals    []row.Value
 	arena   []byte
 	valBuf  []row.Value
-	routes  []int
+	routes  []int // the poll's route indexes, one run per record
+	scratch []int
 	nBase   int
-	present bool
 }
 
 // prepared is a record after checks and transforms: what place needs to buffer it.
@@ -286,8 +286,9 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 		out.eventType = et
 	}
 	if withRoutes {
+		c.scratch = c.prog.Routes(c.vals, *meta, out.eventType, c.scratch)
 		at := len(c.routes)
-		c.routes = c.prog.Routes(c.vals, *meta, out.eventType, c.routes[at:])
+		c.routes = append(c.routes, c.scratch...)
 		out.routes = c.routes[at:len(c.routes):len(c.routes)]
 	}
 }
