@@ -55,15 +55,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 				// come back when it rejoins.
 				victimArgs = []string{"--session-timeout", "6s"}
 			}
-			for i := 0; i < kills; i++ {
-				p := e.startStage(cfg, victimArgs...)
-				waitFor(t, 60*time.Second, "the victim to own partitions", func() bool {
-					return strings.Contains(readFile(p.log), "partitions assigned")
-				})
-				time.Sleep(time.Duration(200+rng.IntN(2300)) * time.Millisecond)
-				p.kill(t)
-				t.Logf("kill %d: %d records committed so far", i+1, e.rowsSoFar("staging.crash_events"))
-			}
+			killRepeatedly(t, e, cfg, kills, rng, victimArgs...)
 			if err := <-produced; err != nil {
 				t.Fatal(err)
 			}
@@ -154,13 +146,4 @@ func produceCrashRecords(e *env, topic string, valid, bad int, pause time.Durati
 func readFile(path string) string {
 	data, _ := os.ReadFile(path)
 	return string(data)
-}
-
-// rowsSoFar sums the next offsets a table stores: the records committed so far, rejected ones included.
-func (e *env) rowsSoFar(table string) int64 {
-	var n int64
-	for _, off := range e.storedOffsets(table) {
-		n += off
-	}
-	return n
 }

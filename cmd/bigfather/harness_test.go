@@ -74,8 +74,14 @@ const testColumns = `
         - {name: amount,     type: double}
         - {name: client_seq, type: long}`
 
-// writeConfig writes a config with one pipeline reading topic into staging.<table>.
+// writeConfig writes a config with one pipeline "test" reading topic into staging.<table>.
 func (e *env) writeConfig(topic, table, commit string) string {
+	return e.writePipelineConfig(topic, table, commit, "")
+}
+
+// writePipelineConfig writes a config with one pipeline "test" reading topic into staging.<table>, with the
+// test columns, the commit settings and extra pipeline YAML (dedup, routes, policies...).
+func (e *env) writePipelineConfig(topic, table, commit, extra string) string {
 	e.t.Helper()
 	cfg := fmt.Sprintf(`kafka:
   brokers: [%q]
@@ -90,7 +96,7 @@ pipelines:
       name: staging.%s
       partition_by: ["day(event_time)"]%s
     commit: %s
-`, e.broker.Addr(), filepath.Join(e.dir, "warehouse"), filepath.Join(e.dir, "catalog.db"), topic, table, testColumns, commit)
+%s`, e.broker.Addr(), filepath.Join(e.dir, "warehouse"), filepath.Join(e.dir, "catalog.db"), topic, table, testColumns, commit, extra)
 	path := filepath.Join(e.dir, "bigfather.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)

@@ -15,36 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// writeQualityConfig writes a config whose pipeline "test" has extra YAML (dedup, routes, policies...).
+// writeQualityConfig writes the test pipeline with extra YAML (dedup, routes, policies...).
 func (e *env) writeQualityConfig(topic, table, extra string) string {
-	e.t.Helper()
-	cfg := fmt.Sprintf(`kafka:
-  brokers: [%q]
-warehouse: %s
-catalog:
-  uri: sqlite://%s
-http: 127.0.0.1:0
-pipelines:
-  - name: test
-    topics: [%s]
-    table:
-      name: staging.%s
-      partition_by: ["day(event_time)"]
-      columns:
-        - {name: event_id,   type: string,    required: true}
-        - {name: event_time, type: timestamp, required: true}
-        - {name: player_id,  type: string,    required: true}
-        - {name: event_type, type: string,    required: true}
-        - {name: level,      type: int}
-        - {name: amount,     type: double}
-        - {name: client_seq, type: long}
-    commit: {interval: 1s, max_rows: 5000}
-%s`, e.broker.Addr(), filepath.Join(e.dir, "warehouse"), filepath.Join(e.dir, "catalog.db"), topic, table, extra)
-	path := filepath.Join(e.dir, "bigfather.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
+	return e.writePipelineConfig(topic, table, "{interval: 1s, max_rows: 5000}", extra)
 }
 
 // gameEvent is the i-th test event, half a second after the previous one (100,000 events span 14h, inside a
@@ -68,8 +41,8 @@ func produceTo(t *testing.T, e *env, topic string, recs []*kgo.Record) {
 	}
 }
 
-// killRepeatedly starts `stage` with args, kills it with SIGKILL after it owns partitions, kills times times,
-// while during() runs in between; it returns after the last kill.
+// killRepeatedly starts `stage` with args and kills it with SIGKILL at a random moment after it owns
+// partitions, times times.
 func killRepeatedly(t *testing.T, e *env, cfg string, times int, rng *rand.Rand, args ...string) {
 	t.Helper()
 	for i := 0; i < times; i++ {
