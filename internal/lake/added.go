@@ -2,8 +2,11 @@ package lake
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -118,4 +121,40 @@ func readFileColumns(ctx context.Context, path string, cols []string, fn func(ar
 		}
 	}
 	return rr.Err()
+}
+
+// RecentFiles returns the current data files that may hold rows whose timestamp column is within window of
+// the newest value in the table, judged by the files' upper bounds in the manifests (no data is read). Files
+// without a bound for the column are included.
+func RecentFiles(ctx context.Context, t *table.Table, column string, window time.Duration) ([]string, error) {
+	if t.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	field, ok := t.Schema().FindFieldByName(column)
+	if !ok {
+		return nil, fmt.Errorf("no column %q", column)
+	}
+	tasks, err := t.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("planning files: %w", err)
+	}
+	uppers := make([]int64, len(tasks))
+	newest := int64(math.MinInt64)
+	for i, task := range tasks {
+		b, ok := task.File.UpperBoundValues()[field.ID]
+		if !ok || len(b) != 8 {
+			uppers[i] = math.MaxInt64 // unknown: keep
+			continue
+		}
+		uppers[i] = int64(binary.LittleEndian.Uint64(b)) // timestamps are microseconds, little endian
+		newest = max(newest, uppers[i])
+	}
+	cut := newest - window.Microseconds()
+	var out []string
+	for i, task := range tasks {
+		if uppers[i] >= cut {
+			out = append(out, LocalPath(task.File.FilePath()))
+		}
+	}
+	return out, nil
 }

@@ -578,10 +578,15 @@ func (e *engine) incorporate(ctx context.Context, t *table.Table) error {
 	if snap == nil || snap.SnapshotID == e.seen {
 		return nil
 	}
-	files, err := lake.AddedSince(ctx, t, e.seen, e.writer)
-	if errors.Is(err, lake.ErrHistoryGone) {
+	var files []string
+	var err error
+	if e.seen != 0 {
+		files, err = lake.AddedSince(ctx, t, e.seen, e.writer)
+	}
+	if e.seen == 0 || errors.Is(err, lake.ErrHistoryGone) {
+		// A full load reads only the files that may hold ids within the window.
 		e.index.Reset()
-		files, err = lake.AddedSince(ctx, t, 0, "")
+		files, err = lake.RecentFiles(ctx, t, e.p.Dedup.TimeField, e.index.Window())
 	}
 	if err != nil {
 		return fmt.Errorf("reading ids committed to %s: %w", e.main.name, err)
