@@ -201,7 +201,7 @@ func (e *engine) openSink(ctx context.Context, spec lake.TableSpec, rejectedTabl
 	if err != nil {
 		return nil, err
 	}
-	return newSinkFor(t, e.cols, rejectedTable)
+	return newSink(t, e.cols, rejectedTable)
 }
 
 // tableSpec is a staged table: the pipeline's columns plus the Kafka metadata columns.

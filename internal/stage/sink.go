@@ -81,12 +81,11 @@ type rowKey struct {
 	time int64 // event time, µs
 }
 
-func newSink(tbl *table.Table, cols []config.Column) (*sink, error) {
-	return newSinkFor(tbl, cols, false)
-}
-
-// newSinkFor builds a sink; rejected selects the rejected table's columns (cols is then ignored).
-func newSinkFor(tbl *table.Table, cols []config.Column, rejected bool) (*sink, error) {
+// newSink builds the sink of a staged table with cols, or, when rejected, of a rejected-records table.
+func newSink(tbl *table.Table, cols []config.Column, rejected bool) (*sink, error) {
+	if rejected {
+		cols = nil
+	}
 	name := tbl.Identifier()[0] + "." + tbl.Identifier()[1]
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
@@ -97,12 +96,12 @@ func newSinkFor(tbl *table.Table, cols []config.Column, rejected bool) (*sink, e
 	field := func(col string) (array.Builder, error) {
 		idx := sc.FieldIndices(col)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("table %s has no column %q; change the table or the config (schema evolution is not supported yet)", name, col)
+			return nil, fmt.Errorf("table %s has no column %q, and a required column cannot be added to an existing table; make it optional or use a new table", name, col)
 		}
 		used[idx[0]] = true
 		return s.rb.Field(idx[0]), nil
 	}
-	for _, c := range colsOf(cols, rejected) {
+	for _, c := range cols {
 		b, err := field(c.Name)
 		if err != nil {
 			return nil, err
@@ -120,9 +119,6 @@ func newSinkFor(tbl *table.Table, cols []config.Column, rejected bool) (*sink, e
 	}{
 		{"_topic", &s.topic}, {"_partition", &s.partition}, {"_offset", &s.offset},
 		{"_kafka_timestamp", &s.kafkaTS}, {"_ingested_at", &s.ingestedAt},
-	}
-	if rejected {
-		cols = nil
 	}
 	if rejected {
 		assign = append(assign, []struct {
@@ -148,13 +144,6 @@ func newSinkFor(tbl *table.Table, cols []config.Column, rejected bool) (*sink, e
 		}
 	}
 	return s, nil
-}
-
-func colsOf(cols []config.Column, rejected bool) []config.Column {
-	if rejected {
-		return nil
-	}
-	return cols
 }
 
 func idx(sc *arrow.Schema, name string) int { return sc.FieldIndices(name)[0] }
