@@ -200,3 +200,27 @@ func TestVersion(t *testing.T) {
 		}
 	})
 }
+
+// TestCompileErrors: log definitions and CEL expressions are compiled before anything starts; a broken one is a
+// configuration error (exit 2) naming the pipeline, the rule and the problem.
+func TestCompileErrors(t *testing.T) {
+	cases := []struct{ file, want string }{
+		{"bad_cel.yaml", "bigfather: pipeline test: enrich.derive[0] \"big\": compiling \"amout > 10.0\": ERROR: <input>:1:1: undeclared reference to 'amout' (did you mean 'amount'?)\n | amout > 10.0\n | ^\n"},
+		{"bad_def.yaml", "bigfather: pipeline test: definition \"def.json\": unsupported keywords: /properties/a/uniqueItems (supported: "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			cmd := exec.Command(binPath, "stage", "--config", filepath.Join("testdata", "compile", tc.file), "--http", "off")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("exit: %v, want code 2; stderr:\n%s", err, stderr.String())
+			}
+			if !strings.HasPrefix(stderr.String(), tc.want) {
+				t.Errorf("stderr:\n%s\nwant prefix:\n%s", stderr.String(), tc.want)
+			}
+		})
+	}
+}

@@ -13,8 +13,10 @@ import (
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/quality"
 	"github.com/bigfather/bigfather/internal/server"
 	"github.com/bigfather/bigfather/internal/stage"
+	"github.com/bigfather/bigfather/internal/transform"
 )
 
 func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
@@ -60,6 +62,23 @@ func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error
 	return []*config.Pipeline{p}, nil
 }
 
+// compilePipelines compiles every pipeline's log definitions and CEL expressions before anything starts, so
+// a broken definition file or expression is a configuration error (exit 2) naming the pipeline and the rule.
+func compilePipelines(pipes []*config.Pipeline, log *slog.Logger) error {
+	for _, p := range pipes {
+		c, err := quality.New(p)
+		if err != nil {
+			return usagef("pipeline %s: %v", p.Name, err)
+		}
+		prog, err := transform.New(p, c.Columns(), log)
+		if err != nil {
+			return usagef("pipeline %s: %v", p.Name, err)
+		}
+		prog.Close()
+	}
+	return nil
+}
+
 // stagingOptions are the process-level settings of runStaging.
 type stagingOptions struct {
 	httpAddr       string
@@ -71,6 +90,9 @@ type stagingOptions struct {
 
 // runStaging opens the lake, serves HTTP and runs a worker per pipeline until ctx ends.
 func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, opts stagingOptions, log *slog.Logger) error {
+	if err := compilePipelines(pipes, log); err != nil {
+		return err
+	}
 	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
 	if err != nil {
 		return err
