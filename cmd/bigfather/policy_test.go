@@ -137,8 +137,9 @@ func TestRejectionPolicies(t *testing.T) {
 		if code, body := post("retry"); code != http.StatusOK {
 			t.Fatalf("resume retry: %d %s", code, body)
 		}
-		time.Sleep(2 * time.Second)
-		waitFor(t, 30*time.Second, "the pipeline to pause again at offset 50", paused)
+		waitFor(t, 30*time.Second, "the pipeline to pause again at offset 50", func() bool {
+			return strings.Count(readFile(p.log), "pipeline paused at a rejected record") == 2 && paused()
+		})
 		// Skip drops the blocking record and goes on.
 		if code, body := post("skip"); code != http.StatusOK {
 			t.Fatalf("resume skip: %d %s", code, body)
