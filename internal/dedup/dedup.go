@@ -68,14 +68,6 @@ func (x *Index) IsDuplicate(h uint64, pos Position) bool {
 	return ok && kept != pos
 }
 
-// Late reports whether an event time is older than the window behind the newest event: such an event can no
-// longer be checked reliably and is kept.
-func (x *Index) Late(eventTime time.Time) bool {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	return x.watermark > 0 && minuteOf(eventTime)+uint32(x.window/time.Minute) < x.watermark
-}
-
 // Add records that the table keeps the id at pos. An id already kept keeps its first position.
 func (x *Index) Add(h uint64, pos Position, eventTime time.Time) {
 	m := minuteOf(eventTime)

@@ -47,13 +47,7 @@ func TestIndex(t *testing.T) {
 	if n := x.Evict(); n != 0 {
 		t.Errorf("evicted %d within the window", n)
 	}
-	if x.Late(base) {
-		t.Error("an event 23h behind the newest is within a 24h window")
-	}
 	x.Add(Hash([]byte("c")), Pos(p3, 2), base.Add(25*time.Hour))
-	if !x.Late(base.Add(-time.Minute)) {
-		t.Error("an event 25h behind the newest is late")
-	}
 	if n := x.Evict(); n != 1 || x.Len() != 2 {
 		t.Errorf("evicted %d, kept %d; want 1 and 2", n, x.Len())
 	}
