@@ -67,12 +67,18 @@ func (f *reportFlags) open(ctx context.Context) (*config.Pipeline, *query.Engine
 	return p, eng, closeAll, nil
 }
 
-func cmdCompleteness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, parseArgs := newReportFlags("completeness", stderr)
+// openReport parses a report command's flags and opens its pipeline's tables for querying.
+func openReport(ctx context.Context, name string, args []string, stderr io.Writer) (*reportFlags, *config.Pipeline, *query.Engine, func(), error) {
+	f, parseArgs := newReportFlags(name, stderr)
 	if err := parseArgs(args); err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	p, eng, closeAll, err := f.open(ctx)
+	return f, p, eng, closeAll, err
+}
+
+func cmdCompleteness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, p, eng, closeAll, err := openReport(ctx, "completeness", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -88,11 +94,7 @@ func cmdCompleteness(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func cmdRejected(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, parseArgs := newReportFlags("rejected", stderr)
-	if err := parseArgs(args); err != nil {
-		return err
-	}
-	p, eng, closeAll, err := f.open(ctx)
+	f, p, eng, closeAll, err := openReport(ctx, "rejected", args, stderr)
 	if err != nil {
 		return err
 	}

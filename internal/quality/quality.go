@@ -317,12 +317,7 @@ func (c *Checker) checkColumns(obj *fastjson.Object, now time.Time, out []row.Va
 	nulled := 0
 	for i := range s.cols {
 		col := &s.cols[i]
-		if viol := c.field(i, col, c.raw[i], nil, col.required, now, &out[i]); viol != nil {
-			if col.nullIfInvalid && !col.required {
-				out[i] = row.Value{Null: true}
-				nulled++
-				continue
-			}
+		if viol := c.fieldOrNull(i, col, c.raw[i], nil, col.required, now, &out[i], &nulled); viol != nil {
 			return viol
 		}
 	}
@@ -356,12 +351,7 @@ func (c *Checker) checkDef(obj *fastjson.Object, d *definition, now time.Time, o
 		p := &d.props[pi]
 		col := &s.cols[p.col]
 		required := p.required || col.required
-		if viol := c.field(p.col, col, c.raw[p.col], p.node, required, now, &out[p.col]); viol != nil {
-			if col.nullIfInvalid && !required {
-				out[p.col] = row.Value{Null: true}
-				nulled++
-				continue
-			}
+		if viol := c.fieldOrNull(p.col, col, c.raw[p.col], p.node, required, now, &out[p.col], &nulled); viol != nil {
 			return viol
 		}
 	}
@@ -395,17 +385,24 @@ func (c *Checker) checkDef(obj *fastjson.Object, d *definition, now time.Time, o
 			out[i] = row.Value{Null: true}
 			continue
 		}
-		if viol := c.field(i, col, c.raw[i], nil, col.required, now, &out[i]); viol != nil {
-			if col.nullIfInvalid && !col.required {
-				out[i] = row.Value{Null: true}
-				nulled++
-				continue
-			}
+		if viol := c.fieldOrNull(i, col, c.raw[i], nil, col.required, now, &out[i], &nulled); viol != nil {
 			return viol
 		}
 	}
 	c.nulled += nulled
 	return nil
+}
+
+// fieldOrNull is field, except that an invalid value of an optional column opted into null_if_invalid becomes
+// null (counted in nulled) instead of rejecting the record.
+func (c *Checker) fieldOrNull(i int, col *column, v *fastjson.Value, n *node, required bool, now time.Time, out *row.Value, nulled *int) *Violation {
+	viol := c.field(i, col, v, n, required, now, out)
+	if viol != nil && col.nullIfInvalid && !required {
+		*out = row.Value{Null: true}
+		*nulled++
+		return nil
+	}
+	return viol
 }
 
 // field cleanses, validates (against n, unless nil) and converts the value v of column i into out, then

@@ -47,12 +47,10 @@ type engine struct {
 	health *monitor.Health
 	lk     *lake.Lake
 
-	check   *quality.Checker
-	prog    *transform.Program
-	cols    []config.Column // checked columns, then derived and lookup columns
-	nBase   int
-	vals    []row.Value
-	routeIx []int
+	check *quality.Checker
+	prog  *transform.Program
+	cols  []config.Column // checked columns, then derived and lookup columns
+	nBase int
 	// checkers check and transform the records of one poll in parallel (see prepareAll); checkers[0] uses
 	// e.check and e.prog.
 	checkers []*checker
@@ -131,7 +129,6 @@ func newEngine(ctx context.Context, opts Options) (*engine, error) {
 	}
 	e.nBase = len(base)
 	e.cols = append(append([]config.Column{}, base...), e.prog.Columns()...)
-	e.vals = make([]row.Value, len(e.cols))
 	// One checker per core: checks and transforms are the per-record work that parallelizes.
 	e.checkers = []*checker{newChecker(e.check, e.prog, len(e.cols), e.nBase)}
 	for i := 1; i < min(runtime.GOMAXPROCS(0), 4); i++ {
