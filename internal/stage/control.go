@@ -15,19 +15,24 @@ const (
 
 // Control lets an operator resume pipelines paused by the pause policy. It is safe for concurrent use.
 type Control struct {
-	mu      sync.Mutex
-	waiting map[string]chan string
+	mu sync.Mutex
+	// actions holds, per pipeline, the channel its resume action arrives on: from the moment it pauses (hold)
+	// until the worker takes the action (wait).
+	actions map[string]chan string
+	paused  map[string]bool // paused and not yet resumed
 }
 
 // NewControl returns a Control with no paused pipelines.
-func NewControl() *Control { return &Control{waiting: map[string]chan string{}} }
+func NewControl() *Control {
+	return &Control{actions: map[string]chan string{}, paused: map[string]bool{}}
+}
 
 // Paused lists the pipelines waiting to be resumed.
 func (c *Control) Paused() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.waiting))
-	for name := range c.waiting {
+	out := make([]string, 0, len(c.paused))
+	for name := range c.paused {
 		out = append(out, name)
 	}
 	sort.Strings(out)
@@ -44,28 +49,44 @@ func (c *Control) Resume(pipeline, action string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch, ok := c.waiting[pipeline]
-	if !ok {
+	if !c.paused[pipeline] {
 		return fmt.Errorf("pipeline %q is not paused", pipeline)
 	}
-	delete(c.waiting, pipeline)
-	ch <- action
+	delete(c.paused, pipeline)
+	c.actions[pipeline] <- action // capacity one, one action per pause: never blocks
 	return nil
 }
 
-// wait blocks until the pipeline is resumed or ctx ends.
-func (c *Control) wait(ctx context.Context, pipeline string) (string, error) {
-	ch := make(chan string, 1)
+// hold marks a pipeline paused at the moment it pauses, so a Resume is accepted from then on, even before the
+// worker has committed what came before the blocking record and started waiting.
+func (c *Control) hold(pipeline string) {
 	c.mu.Lock()
-	c.waiting[pipeline] = ch
+	defer c.mu.Unlock()
+	if _, ok := c.actions[pipeline]; !ok {
+		c.actions[pipeline] = make(chan string, 1)
+	}
+	c.paused[pipeline] = true
+}
+
+// wait blocks until the pipeline is resumed (perhaps already) or ctx ends.
+func (c *Control) wait(ctx context.Context, pipeline string) (string, error) {
+	c.mu.Lock()
+	ch, ok := c.actions[pipeline]
+	if !ok {
+		ch = make(chan string, 1)
+		c.actions[pipeline], c.paused[pipeline] = ch, true
+	}
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.actions, pipeline)
+		delete(c.paused, pipeline)
+		c.mu.Unlock()
+	}()
 	select {
 	case a := <-ch:
 		return a, nil
 	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.waiting, pipeline)
-		c.mu.Unlock()
 		return "", ctx.Err()
 	}
 }

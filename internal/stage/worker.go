@@ -439,6 +439,9 @@ func count(parts map[string][]int32) int {
 func (w *worker) pause(meta *row.Meta, v *quality.Violation) {
 	m := cloneMeta(meta)
 	w.blockedAt = &m
+	if w.opts.Control != nil {
+		w.opts.Control.hold(w.p.Name) // before health says paused, so a resume is accepted from then on
+	}
 	w.e.m.Paused.WithLabelValues(w.p.Name).Set(1)
 	w.opts.Health.Paused(w.p.Name, fmt.Sprintf("record %s/%d@%d rejected: %s: %s", m.Topic, m.Partition, m.Offset, v.Code, v.Reason), time.Now())
 	w.e.log.Warn("pipeline paused at a rejected record (on_reject: pause)", "topic", m.Topic, "partition", m.Partition,
