@@ -160,11 +160,14 @@ func (w *worker) newClient() (*kgo.Client, error) {
 // batch had to be dropped or the pipeline paused (Run then starts a fresh session, which re-seeks every
 // partition from the tables), and the error when a commit fails.
 func (w *worker) session(ctx context.Context) error {
+	// The client joins the group in the background at once; holding mu until the session's state exists keeps
+	// the group callbacks (seekFromTables) from running on the previous session's state.
+	w.mu.Lock()
 	cl, err := w.newClient()
 	if err != nil {
+		w.mu.Unlock()
 		return fmt.Errorf("creating Kafka client: %w", err)
 	}
-	w.mu.Lock()
 	w.cl = cl
 	w.parts = map[lake.TopicPartition]*partState{}
 	w.e.startCommitter(w.commitGroupOffsets)
