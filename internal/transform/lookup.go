@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/row"
@@ -35,7 +36,10 @@ type lookup struct {
 	table  atomic.Pointer[refTable]
 	misses atomic.Uint64
 
-	stamp fileStamp // the file version table was loaded from; owned by the watcher goroutine
+	// The watcher's state, owned by the goroutine that polls (see refresh).
+	tried   fileStamp // the last version loaded or refused; no version is loaded twice
+	seen    fileStamp // the version found by the last poll; it loads when the next poll finds it unchanged
+	missing bool      // the last poll could not stat the file, and said so
 }
 
 // refTable is a loaded reference file: key text → the lookup columns' values. It is never modified after
@@ -44,15 +48,34 @@ type refTable struct {
 	rows map[string][]row.Value
 }
 
-// fileStamp identifies a version of a file by modification time and size.
+// fileStamp identifies a version of a file: which file it is (device and inode, through os.SameFile),
+// its modification time and its size. The zero fileStamp is no file.
 type fileStamp struct {
+	info os.FileInfo
 	mod  int64 // UnixNano
 	size int64
 }
 
 func stampOf(fi os.FileInfo) fileStamp {
-	return fileStamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
+	return fileStamp{info: fi, mod: fi.ModTime().UnixNano(), size: fi.Size()}
 }
+
+// same reports whether a and b are the same version of the same file.
+func (a fileStamp) same(b fileStamp) bool {
+	if a.info == nil || b.info == nil {
+		return a.info == nil && b.info == nil
+	}
+	return a.mod == b.mod && a.size == b.size && os.SameFile(a.info, b.info)
+}
+
+// errChanged reports that a lookup file was not the expected version from before it was read to after.
+var errChanged = errors.New("the file changed while it was read")
+
+// At start a file that changes while it is read is read again, up to startReads times startPause apart.
+const (
+	startReads = 5
+	startPause = 100 * time.Millisecond
+)
 
 // newLookup resolves a lookup's key column among the base columns and loads its table.
 func newLookup(lc config.Lookup, base []config.Column, slot int) (*lookup, error) {
@@ -84,17 +107,32 @@ func newLookup(lc config.Lookup, base []config.Column, slot int) (*lookup, error
 	default:
 		return nil, fmt.Errorf("unknown file format %q: want .csv, .jsonl or .json", filepath.Ext(l.path))
 	}
-	fi, err := os.Stat(l.path)
-	if err != nil {
-		return nil, err
-	}
-	t, err := l.load()
+	t, st, err := l.loadNow()
 	if err != nil {
 		return nil, err
 	}
 	l.table.Store(t)
-	l.stamp = stampOf(fi)
+	l.tried, l.seen = st, st
 	return l, nil
+}
+
+// loadNow loads the file as it is at start, reading it again while it changes under the read.
+func (l *lookup) loadNow() (*refTable, fileStamp, error) {
+	for n := 1; ; n++ {
+		fi, err := os.Stat(l.path)
+		if err != nil {
+			return nil, fileStamp{}, err
+		}
+		st := stampOf(fi)
+		t, err := l.load(st)
+		if !errors.Is(err, errChanged) {
+			return t, st, err
+		}
+		if n == startReads {
+			return nil, fileStamp{}, fmt.Errorf("%s: %w, %d times in a row", l.file, err, n)
+		}
+		time.Sleep(startPause)
+	}
 }
 
 // format returns "csv" or "jsonl" from the file name.
@@ -153,23 +191,42 @@ func appendKey(b []byte, v row.Value, t config.ColumnType) []byte {
 	return append(b, v.S...)
 }
 
-// refresh reloads the table if the file changed since it was last looked at. A file that cannot be read
-// or parsed keeps the old table; the error is logged once per file version.
+// pollLookups is one poll of every lookup file; the watcher runs it on each tick.
+func (s *shared) pollLookups() {
+	for _, l := range s.lookups {
+		s.refresh(l)
+	}
+}
+
+// refresh is one poll of l's file. Writers such as cp and os.WriteFile truncate the file and then write
+// it, so a poll can find it empty or half written. A version of the file (identity, modification time
+// and size) therefore replaces the table only when two polls in a row find it unchanged and it is still
+// that version after it has been read; a version that is seen once, or changes under the read, is looked
+// at again. A file that cannot be read or parsed keeps the old table; the error is logged once per file
+// version.
 func (s *shared) refresh(l *lookup) {
 	fi, err := os.Stat(l.path)
 	if err != nil {
-		if l.stamp != (fileStamp{}) {
+		if !l.missing {
 			s.log.Error("lookup file unreadable; keeping the previous table", "file", l.path, "err", err)
-			l.stamp = fileStamp{}
+			l.missing = true
 		}
+		l.seen = fileStamp{}
 		return
 	}
+	l.missing = false
 	st := stampOf(fi)
-	if st == l.stamp {
+	stable := st.same(l.seen)
+	l.seen = st
+	if st.same(l.tried) || !stable {
 		return
 	}
-	l.stamp = st
-	t, err := l.load()
+	t, err := l.load(st)
+	if errors.Is(err, errChanged) {
+		l.seen = fileStamp{}
+		return
+	}
+	l.tried = st
 	if err != nil {
 		s.log.Error("reloading lookup file failed; keeping the previous table", "file", l.path, "err", err)
 		return
@@ -178,27 +235,82 @@ func (s *shared) refresh(l *lookup) {
 	s.log.Info("reloaded lookup file", "file", l.path, "rows", len(t.rows))
 }
 
-// watch polls the lookup files until Close.
+// watch polls the lookup files every s.poll until Close.
 func (s *shared) watch() {
-	defer s.done.Done()
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
+	s.watchTicks(tick.C)
+}
+
+// watchTicks polls the lookup files on every tick until Close.
+func (s *shared) watchTicks(tick <-chan time.Time) {
+	defer s.done.Done()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-tick.C:
-			for _, l := range s.lookups {
-				s.refresh(l)
-			}
+		case <-tick:
+			s.pollLookups()
 		}
 	}
 }
 
-// load reads and parses the lookup's file.
-func (l *lookup) load() (*refTable, error) {
-	data, err := os.ReadFile(l.path)
+// read returns the contents of version st of the lookup's file, or errChanged when the file at the path
+// is not that version before, during or after the read.
+func (l *lookup) read(st fileStamp) ([]byte, error) {
+	f, err := os.Open(l.path)
 	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.same(stampOf(before)) {
+		return nil, errChanged
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	after, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	now, err := os.Stat(l.path)
+	if err != nil || !st.same(stampOf(after)) || !st.same(stampOf(now)) || int64(len(data)) != st.size {
+		return nil, errChanged
+	}
+	return data, nil
+}
+
+// checkUTF8 returns an error naming the line of the first byte of data that is not valid UTF-8: a
+// lookup's strings are copied into records as they are, and no string Big Father writes may be invalid.
+func (l *lookup) checkUTF8(data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			start := bytes.LastIndexByte(data[:i], '\n') + 1
+			line := 1 + bytes.Count(data[:start], []byte{'\n'})
+			return fmt.Errorf("%s:%d: byte %d of the line (%#02x) is not valid UTF-8",
+				l.file, line, i-start+1, data[i])
+		}
+		i += n
+	}
+	return nil
+}
+
+// load reads version st of the lookup's file and parses it.
+func (l *lookup) load(st fileStamp) (*refTable, error) {
+	data, err := l.read(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkUTF8(data); err != nil {
 		return nil, err
 	}
 	t := &refTable{rows: make(map[string][]row.Value)}

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -33,18 +34,6 @@ func rewrite(t *testing.T, dir, name, data string) {
 	next := fi.ModTime().Add(time.Second)
 	if err := os.Chtimes(path, next, next); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond until it holds or five seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -137,88 +126,232 @@ func TestLookupNumericKey(t *testing.T) {
 	}
 }
 
+// reloadColumns are the lookup columns of the reload tests.
+var reloadColumns = []config.Column{
+	{Name: "item_name", Type: config.TypeString},
+	{Name: "price", Type: config.TypeDouble},
+}
+
+// newPolled compiles a program with one lookup of dir/name keyed by item_id and no watcher: the test
+// polls with prg.s.pollLookups(), so every poll happens exactly where the test says.
+func newPolled(t *testing.T, dir, name string, logs *syncBuffer) *Program {
+	t.Helper()
+	p := &config.Pipeline{Enrich: config.Enrich{Lookups: []config.Lookup{{
+		File: name, Key: "item_id", BaseDir: dir, Columns: reloadColumns}}}}
+	prg, err := newProgram(p, gameColumns, slog.New(slog.NewTextHandler(logs, nil)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prg.Close)
+	return prg
+}
+
+// price returns the looked-up price of item, -1 for null.
+func price(prg *Program, item string) float64 {
+	vals := purchase(2)
+	vals[colItemID] = str(item)
+	prg.Apply(vals, meta)
+	if v := vals[len(gameColumns)+1]; !v.Null {
+		return v.F
+	}
+	return -1
+}
+
+// wantPrices checks the looked-up prices of items, -1 meaning null.
+func wantPrices(t *testing.T, prg *Program, when string, want map[string]float64) {
+	t.Helper()
+	for item, p := range want {
+		if got := price(prg, item); got != p {
+			t.Errorf("%s: %s %v, want %v", when, item, got, p)
+		}
+	}
+}
+
 func TestLookupReload(t *testing.T) {
-	for _, format := range []struct{ name, v1, v2, broken, v3 string }{
+	for _, format := range []struct{ name, v1, v2, broken, badUTF8, badUTF8Err, v3, v4 string }{
 		{"items.csv",
 			"item_id,item_name,price\nsword,Sword,4.99\n",
 			"item_id,item_name,price\nsword,Sword,5.99\nbow,Bow,3\n",
 			"item_id,item_name,price\nsword,Sword,cheap\n",
-			"item_id,item_name,price\nsword,Sword,6.99\n"},
+			"item_id,item_name,price\nsword,Sw\xe9rd,5.99\n",
+			`items.csv:2: byte 9 of the line (0xe9) is not valid UTF-8`,
+			"item_id,item_name,price\nsword,Sword,6.99\n",
+			"item_id,item_name,price\nsword,Sword,7.99\n"},
 		{"items.jsonl",
 			`{"item_id":"sword","item_name":"Sword","price":4.99}` + "\n",
 			`{"item_id":"sword","item_name":"Sword","price":5.99}` + "\n" + `{"item_id":"bow","item_name":"Bow","price":3}` + "\n",
 			`{"item_id":"sword","item_name":"Sword","price":5.9` + "\n",
-			`{"item_id":"sword","item_name":"Sword","price":6.99}` + "\n"},
+			"\n" + `{"item_id":"sword","item_name":"Sw` + "\xe9" + `rd","price":5.99}` + "\n",
+			`items.jsonl:2: byte 35 of the line (0xe9) is not valid UTF-8`,
+			`{"item_id":"sword","item_name":"Sword","price":6.99}` + "\n",
+			`{"item_id":"sword","item_name":"Sword","price":7.99}` + "\n"},
+	} {
+		t.Run(format.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, format.name)
+			writeFile(t, dir, format.name, format.v1)
+			var logs syncBuffer
+			prg := newPolled(t, dir, format.name, &logs)
+			poll := prg.s.pollLookups
+			clone := prg.Clone()
+			wantPrices(t, prg, "initially", map[string]float64{"sword": 4.99, "bow": -1})
+
+			rewrite(t, dir, format.name, format.v2)
+			poll()
+			wantPrices(t, prg, "a new version seen once", map[string]float64{"sword": 4.99, "bow": -1})
+			poll()
+			wantPrices(t, prg, "a new version seen twice", map[string]float64{"sword": 5.99, "bow": 3})
+			wantPrices(t, clone, "the clone after the reload", map[string]float64{"sword": 5.99, "bow": 3})
+
+			rewrite(t, dir, format.name, format.broken)
+			poll()
+			poll()
+			poll()
+			if n := strings.Count(logs.String(), "reloading lookup file failed"); n != 1 {
+				t.Errorf("a broken file logged %d times, want once:\n%s", n, logs.String())
+			}
+			wantPrices(t, prg, "after a broken file", map[string]float64{"sword": 5.99, "bow": 3})
+
+			rewrite(t, dir, format.name, format.badUTF8)
+			poll()
+			poll()
+			if !strings.Contains(logs.String(), format.badUTF8Err) {
+				t.Errorf("log does not name the invalid UTF-8 (%s):\n%s", format.badUTF8Err, logs.String())
+			}
+			wantPrices(t, prg, "after a file with invalid UTF-8", map[string]float64{"sword": 5.99, "bow": 3})
+
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			poll()
+			poll()
+			if n := strings.Count(logs.String(), "lookup file unreadable"); n != 1 {
+				t.Errorf("a missing file logged %d times, want once:\n%s", n, logs.String())
+			}
+			wantPrices(t, prg, "without the file", map[string]float64{"sword": 5.99, "bow": 3})
+
+			writeFile(t, dir, format.name, format.broken)
+			rewrite(t, dir, format.name, format.v3)
+			poll()
+			poll()
+			wantPrices(t, prg, "after the fix", map[string]float64{"sword": 6.99, "bow": -1})
+
+			// A file renamed over the lookup file is a new version even with the old size and time.
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, dir, "next", format.v4)
+			if err := os.Chtimes(filepath.Join(dir, "next"), fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(dir, "next"), path); err != nil {
+				t.Fatal(err)
+			}
+			poll()
+			poll()
+			wantPrices(t, prg, "after a rename", map[string]float64{"sword": 7.99})
+		})
+	}
+}
+
+// TestLookupReloadHalfWritten is a file rewritten in place as cp and os.WriteFile do: truncated, then
+// written in pieces. No poll in between may load what it finds, even when that parses; the complete file
+// loads once two polls have found it unchanged.
+func TestLookupReloadHalfWritten(t *testing.T) {
+	for _, format := range []struct{ name, v1, v2 string }{
+		{"items.csv",
+			"item_id,item_name,price\nsword,Sword,4.99\nbow,Bow,3\n",
+			"item_id,item_name,price\nsword,Sword,5.99\nbow,Bow,3.5\naxe,Axe,7\n"},
+		{"items.jsonl",
+			`{"item_id":"sword","item_name":"Sword","price":4.99}` + "\n" + `{"item_id":"bow","item_name":"Bow","price":3}` + "\n",
+			`{"item_id":"sword","item_name":"Sword","price":5.99}` + "\n" + `{"item_id":"bow","item_name":"Bow","price":3.5}` + "\n" +
+				`{"item_id":"axe","item_name":"Axe","price":7}` + "\n"},
 	} {
 		t.Run(format.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, format.name, format.v1)
 			var logs syncBuffer
-			p := &config.Pipeline{Enrich: config.Enrich{Lookups: []config.Lookup{{
-				File: format.name, Key: "item_id", BaseDir: dir,
-				Columns: []config.Column{{Name: "item_name", Type: config.TypeString}, {Name: "price", Type: config.TypeDouble}},
-			}}}}
-			prg, err := newProgram(p, gameColumns, slog.New(slog.NewTextHandler(&logs, nil)), 5*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
+			prg := newPolled(t, dir, format.name, &logs)
+			poll := prg.s.pollLookups
+			old := map[string]float64{"sword": 4.99, "bow": 3, "axe": -1}
+			lines := strings.SplitAfter(format.v2, "\n")
+			for _, part := range []struct{ what, data string }{
+				{"empty", ""},
+				{"cut inside the first row", lines[0] + lines[1][:10]},
+				{"cut after the first row", lines[0] + lines[1]},
+				{"cut after the second row", lines[0] + lines[1] + lines[2]},
+			} {
+				rewrite(t, dir, format.name, part.data)
+				poll()
+				wantPrices(t, prg, "a file "+part.what, old)
 			}
-			defer prg.Close()
-			clone := prg.Clone()
-			// price returns the item's price, -1 for null.
-			price := func(prg *Program, item string) float64 {
-				vals := purchase(2)
-				vals[colItemID] = str(item)
-				prg.Apply(vals, meta)
-				if v := vals[len(gameColumns)+1]; !v.Null {
-					return v.F
-				}
-				return -1
-			}
-			if got := price(prg, "sword"); got != 4.99 {
-				t.Fatalf("initial price %+v", got)
-			}
-
 			rewrite(t, dir, format.name, format.v2)
-			waitFor(t, "the reload", func() bool { return price(prg, "sword") == 5.99 })
-			if got := price(clone, "bow"); got != 3 {
-				t.Errorf("clone after reload: bow %+v, want 3", got)
+			poll()
+			wantPrices(t, prg, "the complete file seen once", old)
+			poll()
+			wantPrices(t, prg, "the complete file seen twice", map[string]float64{"sword": 5.99, "bow": 3.5, "axe": 7})
+			if strings.Contains(logs.String(), "level=ERROR") {
+				t.Errorf("a half-written file was read:\n%s", logs.String())
 			}
 
-			rewrite(t, dir, format.name, format.broken)
-			waitFor(t, "the failed reload", func() bool {
-				return strings.Contains(logs.String(), "reloading lookup file failed")
-			})
-			if got := price(prg, "sword"); got != 5.99 {
-				t.Errorf("after a broken file: sword %+v, want the old 5.99", got)
-			}
-			if got := price(prg, "bow"); got != 3 {
-				t.Errorf("after a broken file: bow %+v, want the old 3", got)
-			}
-
-			if err := os.Remove(filepath.Join(dir, format.name)); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, "the missing file to be noticed", func() bool {
-				return strings.Contains(logs.String(), "lookup file unreadable")
-			})
-			if got := price(prg, "sword"); got != 5.99 {
-				t.Errorf("without the file: sword %+v, want the old 5.99", got)
-			}
-			writeFile(t, dir, format.name, format.broken)
-			rewrite(t, dir, format.name, format.v3)
-			waitFor(t, "the reload after the fix", func() bool { return price(prg, "sword") == 6.99 })
-			if got := price(prg, "bow"); got != -1 {
-				t.Errorf("bow %+v, want null after it left the file", got)
-			}
-
-			prg.Close()
-			rewrite(t, dir, format.name, format.v1)
-			time.Sleep(30 * time.Millisecond)
-			if got := price(prg, "sword"); got != 6.99 {
-				t.Errorf("after Close: sword %+v, want no more reloads", got)
-			}
+			// Truncated and left so for two polls: an empty file is taken only after that second look.
+			rewrite(t, dir, format.name, "")
+			poll()
+			wantPrices(t, prg, "an emptied file seen once", map[string]float64{"sword": 5.99})
 		})
 	}
+}
+
+// TestLookupReadChanged checks that a file read as one version but found to be another is not loaded.
+func TestLookupReadChanged(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "items.csv", "item_id,item_name,price\nsword,Sword,4.99\n")
+	var logs syncBuffer
+	prg := newPolled(t, dir, "items.csv", &logs)
+	l := prg.s.lookups[0]
+	fi, err := os.Stat(l.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stampOf(fi)
+	if _, err := l.load(st); err != nil {
+		t.Fatalf("loading the current version: %v", err)
+	}
+	rewrite(t, dir, "items.csv", "item_id,item_name,price\nsword,Sword,5.99\n")
+	if _, err := l.load(st); !errors.Is(err, errChanged) {
+		t.Errorf("loading a version that is gone: %v, want %v", err, errChanged)
+	}
+}
+
+// TestLookupWatcher drives the watcher goroutine with ticks the test sends, and checks that Close stops
+// it. An unbuffered send returns only once the watcher has finished the tick before it.
+func TestLookupWatcher(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "items.csv", "item_id,item_name,price\nsword,Sword,4.99\n")
+	var logs syncBuffer
+	prg := newPolled(t, dir, "items.csv", &logs)
+	s := prg.s
+	ticks := make(chan time.Time)
+	s.stop = make(chan struct{})
+	s.done.Add(1)
+	go s.watchTicks(ticks)
+
+	rewrite(t, dir, "items.csv", "item_id,item_name,price\nsword,Sword,5.99\n")
+	ticks <- time.Time{}
+	ticks <- time.Time{}
+	ticks <- time.Time{} // taken once the second tick's reload is done
+	wantPrices(t, prg, "after two ticks", map[string]float64{"sword": 5.99})
+
+	prg.Close()
+	prg.Close()
+	rewrite(t, dir, "items.csv", "item_id,item_name,price\nsword,Sword,6.99\n")
+	select {
+	case ticks <- time.Time{}:
+		t.Error("the watcher took a tick after Close")
+	default:
+	}
+	wantPrices(t, prg, "after Close", map[string]float64{"sword": 5.99})
 }
 
 func TestLookupFileErrors(t *testing.T) {
@@ -246,6 +379,12 @@ func TestLookupFileErrors(t *testing.T) {
 			`a.jsonl:2: json: cannot unmarshal array`},
 		{"a.jsonl", `{"item_id":"a","t":12}`, []config.Column{{Name: "t", Type: config.TypeTimestamp}},
 			`a.jsonl:1: column "t": JSON number does not fit a timestamp column`},
+		{"a.csv", "item_id,n\nsword,ok\nshield,a\xc3\x28b\n", []config.Column{{Name: "n", Type: config.TypeString}},
+			`a.csv:3: byte 9 of the line (0xc3) is not valid UTF-8`},
+		{"a.csv", "item_id,n\n\xffsword,x\n", []config.Column{{Name: "n", Type: config.TypeString}},
+			`a.csv:2: byte 1 of the line (0xff) is not valid UTF-8`},
+		{"a.jsonl", "{\"item_id\":\"sword\",\"n\":\"utf\xff\xfe\"}\n", []config.Column{{Name: "n", Type: config.TypeString}},
+			`a.jsonl:1: byte 28 of the line (0xff) is not valid UTF-8`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -45,9 +45,16 @@
 // number 42. CSV cells are parsed per column type (RFC 3339 timestamps, YYYY-MM-DD dates, true/false or
 // 1/0); an empty cell is null, as are JSON null and a missing JSON field. A duplicate key is an error. A
 // record whose key is missing from the table gets null lookup columns and is counted in Misses; one whose
-// key is null gets null columns without being counted. A goroutine polls each file's modification time
-// and size every two seconds and swaps in a freshly parsed table; a file that is missing or does not
-// parse keeps the previous table, and the error is logged once per file version.
+// key is null gets null columns without being counted. A file whose text is not valid UTF-8 is refused
+// like one that does not parse, with an error naming the file and line, so no invalid string reaches a
+// record. A goroutine polls each file every two seconds and swaps in a freshly parsed table. Since cp and
+// other writers truncate a file before writing it, a version of the file (identity, modification time
+// and size) is loaded only when two polls in a row find it unchanged and it is still that version after
+// it has been read: a file caught empty or half written by one poll is never taken, a change shows
+// within two to three polls, and a file renamed into place is also seen. A writer that stalls mid-file
+// for longer than a poll can still be caught; writing a temporary file and renaming it over the lookup
+// file is always safe. A file that is missing, unreadable, not valid UTF-8 or does not parse keeps the
+// previous table, and the error is logged once per file version; at start the same errors fail New.
 //
 // # Cost
 //
