@@ -597,6 +597,8 @@ pipelines:
 		// limits and on_reject
 		{"zero max_depth", minimal + "    limits: {max_depth: 0}\n",
 			`bad.yaml:8: pipelines[0].limits.max_depth: must be a positive integer, got 0`},
+		{"max_depth beyond the parser", minimal + "    limits: {max_depth: 301}\n",
+			`bad.yaml:8: pipelines[0].limits.max_depth: must be at most 300, the deepest nesting the JSON parser reads, got 301`},
 		{"bad max_record_bytes", minimal + "    limits:\n      max_record_bytes: huge\n",
 			`bad.yaml:9: pipelines[0].limits.max_record_bytes: expected a size like 128MiB or a number of bytes, got "huge"`},
 		{"unknown limits key", minimal + "    limits: {max_bytes: 1MiB}\n",

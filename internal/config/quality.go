@@ -23,7 +23,7 @@ func (d Definitions) Enabled() bool { return len(d.Files) > 0 }
 type Limits struct {
 	// MaxRecordBytes rejects larger records as oversize, default 1 MiB (yaml: max_record_bytes).
 	MaxRecordBytes int64
-	// MaxDepth rejects records nested deeper than this, default 32 (yaml: max_depth).
+	// MaxDepth rejects records nested deeper than this, default 32, at most MaxDepthLimit (yaml: max_depth).
 	MaxDepth int
 }
 
@@ -157,3 +157,6 @@ type Completeness struct {
 
 // Enabled reports whether completeness tracking is configured.
 func (c Completeness) Enabled() bool { return c.ProducerField != "" && c.SeqField != "" }
+
+// MaxDepthLimit is the largest max_depth: the nesting fastjson, the record parser, reads at most.
+const MaxDepthLimit = 300

@@ -138,8 +138,12 @@ func (v *validator) limits(l Limits, path string) {
 	if l.MaxRecordBytes <= 0 && !v.broken(path+".max_record_bytes") {
 		v.fail(path+".max_record_bytes", "must be a positive size, got %d", l.MaxRecordBytes)
 	}
-	if l.MaxDepth <= 0 && !v.broken(path+".max_depth") {
+	switch {
+	case v.broken(path + ".max_depth"):
+	case l.MaxDepth <= 0:
 		v.fail(path+".max_depth", "must be a positive integer, got %d", l.MaxDepth)
+	case l.MaxDepth > MaxDepthLimit:
+		v.fail(path+".max_depth", "must be at most %d, the deepest nesting the JSON parser reads, got %d", MaxDepthLimit, l.MaxDepth)
 	}
 }
 

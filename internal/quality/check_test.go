@@ -91,7 +91,7 @@ func TestKeywords(t *testing.T) {
 		{`{"kind":"thing","id":1,"note":"hi"}`, "", "", ""},
 		{`{"kind":"thing","id":1,"note":5}`, CodeWrongType, "note", `field "note": expected a string, got number 5`},
 		{`{"kind":"thing","id":1,"note":"a","other":{}}`, CodeWrongType, "other", `field "other": expected a string, got an object`},
-		{`{"kind":"thing","id":1,"id":1000}`, CodeOutOfRange, "id", `field "id": 1000 is not less than the exclusive maximum 1000`},
+		{`{"kind":"thing","id":1,"id":1000}`, CodeDuplicateKey, "id", `field "id" is given twice in one object (at byte offsets 16 and 23); each field may appear once`},
 	}
 	out := make([]row.Value, len(c.Columns()))
 	for _, tc := range cases {

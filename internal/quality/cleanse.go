@@ -42,15 +42,20 @@ func (c *Checker) load(i int, col *column, v *fastjson.Value, sc *scalar) {
 			if s.coerceTimes && isJSONNumber(sc.s) {
 				num := scalar{kind: jNumber, s: sc.s}
 				num.f, num.i, num.isInt, num.numOK = parseNumber(sc.s)
-				if us, ok := epochMicros(&num); ok {
+				if us, ok, ambiguous := epochMicros(&num); ok {
 					*sc = scalar{kind: jTime, s: sc.s, i: us}
+				} else if ambiguous {
+					*sc = num
+					sc.ambiguous = true
 				}
 			}
 		}
 	case jNumber:
 		if col.kind == kTimestamp && s.coerceTimes {
-			if us, ok := epochMicros(sc); ok {
+			if us, ok, ambiguous := epochMicros(sc); ok {
 				sc.kind, sc.i = jTime, us
+			} else {
+				sc.ambiguous = ambiguous
 			}
 		}
 	}

@@ -45,16 +45,17 @@ func (c *Checker) convert(i int, col *column, sc *scalar, out *row.Value, schema
 		if sc.kind != jNumber {
 			return wrongType(col, sc)
 		}
-		var n int64
-		switch {
-		case sc.isInt:
-			n = sc.i
-		case schema && sc.integral() && sc.f >= -(1<<63) && sc.f < 1<<63:
-			n = int64(sc.f)
-		case sc.numOK && !sc.integral():
-			return wrongType(col, sc)
-		default:
-			return outOfRange(col, sc)
+		n := sc.i
+		if !sc.isInt {
+			// 1e2, 12.0 and -3.50e1 are integers written otherwise: read them exactly, not through float64.
+			v, integral, fits := exactInt(sc.s)
+			switch {
+			case !integral:
+				return wrongType(col, sc)
+			case !fits:
+				return outOfRange(col, sc)
+			}
+			n = v
 		}
 		if col.kind == kInt && (n < math.MinInt32 || n > math.MaxInt32) {
 			return outOfRange(col, sc)
@@ -153,6 +154,94 @@ func parseNumber(t []byte) (f float64, i int64, isInt, ok bool) {
 	return f, 0, false, err == nil
 }
 
+// exactInt reads the text of a JSON number exactly: integral says it is mathematically an integer (1e2,
+// 12.0, -3.50e1, 1.5e3), fits that the integer is within int64 (n).
+func exactInt(t []byte) (n int64, integral, fits bool) {
+	neg := len(t) > 0 && t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	digits := t[:i] // the integer part, then the fraction's digits, read as one run with a decimal scale
+	var frac []byte
+	if i < len(t) && t[i] == '.' {
+		j := i + 1
+		for j < len(t) && t[j] >= '0' && t[j] <= '9' {
+			j++
+		}
+		frac, i = t[i+1:j], j
+	}
+	exp := 0
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		i++
+		expNeg := i < len(t) && t[i] == '-'
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			if exp < 1_000_000 {
+				exp = exp*10 + int(t[i]-'0')
+			}
+		}
+		if expNeg {
+			exp = -exp
+		}
+	}
+	// The value is the run digits+frac times 10^scale. Leading zeros change nothing; trailing zeros of
+	// the run move into the scale.
+	scale := exp - len(frac)
+	for len(digits) > 0 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 {
+		for len(frac) > 0 && frac[0] == '0' {
+			frac = frac[1:]
+		}
+	}
+	digit := func(k int) byte {
+		if k < len(digits) {
+			return digits[k] - '0'
+		}
+		return frac[k-len(digits)] - '0'
+	}
+	all := len(digits) + len(frac)
+	for all > 0 && digit(all-1) == 0 {
+		all--
+		scale++
+	}
+	if all == 0 {
+		return 0, true, true // zero, however it is written
+	}
+	if scale < 0 {
+		return 0, false, false
+	}
+	if all+scale > 19 {
+		return 0, true, false
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	var u uint64
+	for k := 0; k < all+scale; k++ {
+		d := uint64(0)
+		if k < all {
+			d = uint64(digit(k))
+		}
+		if u > (limit-d)/10 {
+			return 0, true, false
+		}
+		u = u*10 + d
+	}
+	if neg {
+		return -int64(u), true, true
+	}
+	return int64(u), true, true
+}
+
 // isJSONNumber reports whether t is a number as JSON writes them.
 func isJSONNumber(t []byte) bool {
 	i := 0
@@ -195,29 +284,50 @@ func isJSONNumber(t []byte) bool {
 	return i == len(t)
 }
 
-// epochMicros turns epoch seconds (magnitude below 1e11, before the year 5138) or milliseconds into
-// microseconds.
-func epochMicros(sc *scalar) (int64, bool) {
+// Epoch numbers under coerce_timestamps: a magnitude below 1e10 is seconds (up to 2286-11-20), from 1e11
+// milliseconds (from 1973-03-03). Between the two, one digit would move the time by centuries (99999999999
+// is the year 5138 as seconds, 1973 as milliseconds), so those values are refused as ambiguous.
+const (
+	epochSecondsBelow = 1e10
+	epochMillisFrom   = 1e11
+)
+
+// epochMicros turns epoch seconds or milliseconds into microseconds by the rule above. ambiguous reports a
+// value between the two ranges; ok is false for it and for values beyond the timestamp range.
+func epochMicros(sc *scalar) (us int64, ok, ambiguous bool) {
 	if sc.isInt {
-		switch {
-		case sc.i > -1e11 && sc.i < 1e11:
-			return sc.i * 1e6, true
-		case sc.i > math.MaxInt64/1000 || sc.i < math.MinInt64/1000:
-			return 0, false
+		switch a := sc.i; {
+		case a > -epochSecondsBelow && a < epochSecondsBelow:
+			return a * 1e6, true, false
+		case a > -epochMillisFrom && a < epochMillisFrom:
+			return 0, false, true
+		case a > math.MaxInt64/1000 || a < math.MinInt64/1000:
+			return 0, false, false
 		}
-		return sc.i * 1000, true
+		return sc.i * 1000, true, false
 	}
 	if !sc.numOK {
-		return 0, false
+		return 0, false, false
 	}
-	us := sc.f * 1e3
-	if math.Abs(sc.f) < 1e11 {
-		us = sc.f * 1e6
+	f := sc.f * 1e3
+	switch a := math.Abs(sc.f); {
+	case a < epochSecondsBelow:
+		f = sc.f * 1e6
+	case a < epochMillisFrom:
+		return 0, false, true
 	}
-	if us >= 9.2e18 || us <= -9.2e18 {
-		return 0, false
+	if f >= 9.2e18 || f <= -9.2e18 {
+		return 0, false, false
 	}
-	return int64(math.Round(us)), true
+	return int64(math.Round(f)), true, false
+}
+
+// ambiguousEpoch is the violation for a value epochMicros calls ambiguous.
+func ambiguousEpoch(col *column, sc *scalar) *Violation {
+	secs := time.Unix(int64(sc.f), 0).UTC().Format(time.DateOnly)
+	millis := time.UnixMilli(int64(sc.f)).UTC().Format(time.DateOnly)
+	return &Violation{CodeOutOfRange, col.name, fmt.Sprintf("field %q: epoch value %s is ambiguous: %s as seconds, %s as milliseconds "+
+		"(seconds must be below 10000000000, milliseconds at least 100000000000)", col.name, clip(string(sc.s)), secs, millis)}
 }
 
 // slowDateTime is time.Parse(time.RFC3339Nano), for the forms the fast parser leaves to it.

@@ -5,9 +5,13 @@
 // The steps, in order:
 //
 //  1. size: more than Limits.MaxRecordBytes (default 1 MiB) → oversize;
-//  2. parse (fastjson, one reused Parser) → not_json;
-//  3. nesting depth: deeper than Limits.MaxDepth (default 32; the record is level 1) → too_deep, naming the
-//     path of the first container past the limit;
+//  2. the strict scan (scan.go), in one pass, in the order problems occur in the record: RFC 8259 grammar,
+//     literals and numbers (NaN, Infinity, 01, raw control characters in strings, bad escapes → not_json),
+//     bytes that are not UTF-8 and lone UTF-16 surrogate escapes in strings and names (→ invalid_utf8; no
+//     string Big Father writes may hold them), a name given twice in one object, compared after unescaping
+//     (→ duplicate_key), and nesting deeper than Limits.MaxDepth (default 32, at most 300; the record is
+//     level 1 → too_deep, naming the path of the first container past the limit);
+//  3. parse (fastjson, one reused Parser), which after the scan only reads;
 //  4. not an object → not_object;
 //  5. with definitions: pick the definition by the Definitions.SelectBy field, after cleansing it (missing
 //     or null → missing_field; no definition → unplanned_event, or under the "pass" policy step 7);
@@ -36,13 +40,17 @@
 // With a definition, the schema is the contract, as the library reads it: 2.0 is an integer; null in an
 // optional property is a wrong_type unless the type allows null; a JSON number in a date-time property is
 // a wrong_type unless coerce_timestamps is on. Without definitions the decoder's rules stand: null is
-// absent, numbers in timestamp columns are epoch milliseconds, 2.0 is out of range for long.
+// absent, numbers in timestamp columns are epoch milliseconds. Either way a number that is mathematically
+// an integer (1e2, 12.0) fills long and int columns, read exactly from its text; a fraction is a wrong_type
+// ("expected an integer"), and only an integer beyond the column type is out_of_range.
 //
 // # Cleansing
 //
 // Only top-level fields are cleansed; nested values are stored as they came. Alias keys are normalized
-// with the field's trim and case, so {IOS: ios} works under case: lower. Coerced epoch values (seconds
-// below 1e11, else milliseconds) skip the string keywords of a date-time property.
+// with the field's trim and case, so {IOS: ios} works under case: lower. coerce_timestamps reads an epoch
+// number of magnitude below 1e10 as seconds (up to 2286-11-20) and from 1e11 as milliseconds (from
+// 1973-03-03); a value between the two is refused as ambiguous (out_of_range), because one more digit would
+// move it by centuries. Coerced epoch values skip the string keywords of a date-time property.
 //
 // # Files
 //
@@ -58,15 +66,16 @@
 // analysis would move those to the heap through the recursion), and keys find their column through a small
 // open-addressing table rather than a map. Byte slices in out point into the Checker's parser and buffers (or
 // into shared, read-only alias values) and stay valid until the next Check. Leap seconds (:60) are refused
-// although the library's date-time format accepts them. Records nested deeper than fastjson's own limit of 300
-// are still reported as too_deep by a byte scan, as long as MaxDepth is below 300.
+// although the library's date-time format accepts them. fastjson refuses nesting past 300 levels, so the
+// config refuses a max_depth above 300 and the scan reports deeper records as too_deep first. Paths in
+// violations are clipped to 256 bytes, so a record nested thousands of levels deep gets a short reason.
 package quality
 
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -89,6 +98,8 @@ const (
 	CodePattern            = "pattern_mismatch"
 	CodeAdditionalProperty = "additional_property"
 	CodeFutureTimestamp    = "future_timestamp"
+	CodeInvalidUTF8        = "invalid_utf8"
+	CodeDuplicateKey       = "duplicate_key"
 )
 
 // Violation says why a record was rejected.
@@ -126,7 +137,8 @@ type Checker struct {
 	raw    []*fastjson.Value // per column, the current record's value
 	bufs   [][]byte          // per column, case-changed strings and JSON text
 	numBuf []byte            // text of the number being checked
-	stack  []frame           // depth scanner
+	stack  []frame           // strict scan (scan.go)
+	seen   []name            // member names of the open objects (scan.go)
 	topCol int               // the top-level field being validated: a column, or -1 for topKey
 	topKey []byte
 	path   []step // the steps below it
@@ -215,22 +227,12 @@ func (c *Checker) Check(raw []byte, now time.Time, out []row.Value) *Violation {
 	if int64(len(raw)) > s.maxBytes {
 		return &Violation{CodeOversize, "", fmt.Sprintf("record is %d bytes, more than the %d-byte limit", len(raw), s.maxBytes)}
 	}
-	if len(raw) == 0 || raw[0] <= ' ' {
-		if len(bytes.TrimSpace(raw)) == 0 {
-			return &Violation{CodeNotJSON, "", "record is empty, expected a JSON object"}
-		}
+	if viol := c.scan(raw); viol != nil {
+		return viol
 	}
 	v, err := c.parser.ParseBytes(raw)
-	if err != nil {
-		if viol := c.depth(raw); viol != nil {
-			return viol
-		}
-		msg := strings.TrimPrefix(err.Error(), "cannot parse JSON: ")
-		msg = strings.TrimSuffix(msg, `; unparsed tail: ""`)
-		return &Violation{CodeNotJSON, "", "record is not valid JSON: " + msg}
-	}
-	if viol := c.depth(raw); viol != nil {
-		return viol
+	if err != nil { // the scan found nothing wrong, so this is a limit of fastjson's own
+		return &Violation{CodeNotJSON, "", "record could not be parsed: " + clip(err.Error())}
 	}
 	if v.Type() != fastjson.TypeObject {
 		return &Violation{CodeNotObject, "", "record is a JSON " + v.Type().String() + ", expected an object"}
@@ -432,6 +434,9 @@ func (c *Checker) field(i int, col *column, v *fastjson.Value, n *node, required
 	}
 	var sc scalar
 	c.load(i, col, v, &sc)
+	if sc.ambiguous {
+		return ambiguousEpoch(col, &sc)
+	}
 	if n != nil {
 		c.topCol = i
 		if len(c.path) > 0 {
@@ -460,9 +465,17 @@ func (c *Checker) future(col *column, now time.Time, out *row.Value) *Violation 
 		out.I = nowMicros
 		return nil
 	}
-	ahead := time.Duration(out.I-nowMicros) * time.Microsecond
 	return &Violation{CodeFutureTimestamp, col.name, fmt.Sprintf("field %q: %s is %s ahead of now, more than the %s allowed",
-		col.name, time.UnixMicro(out.I).UTC().Format(time.RFC3339Nano), ahead, c.s.maxSkew)}
+		col.name, time.UnixMicro(out.I).UTC().Format(time.RFC3339Nano), micros(out.I-nowMicros), c.s.maxSkew)}
+}
+
+// micros formats a positive span of microseconds as a time.Duration does, also beyond its 292 years.
+func micros(us int64) string {
+	if us < math.MaxInt64/1000 {
+		return (time.Duration(us) * time.Microsecond).String()
+	}
+	secs := us / 1e6
+	return fmt.Sprintf("%dh%dm%ds", secs/3600, secs/60%60, secs%60)
 }
 
 func missing(path, state, expected string) *Violation {

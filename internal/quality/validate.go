@@ -41,6 +41,8 @@ type scalar struct {
 	numOK  bool // f is finite
 	tsDone bool // ts and tsOK are set
 	tsOK   bool
+	// ambiguous: an epoch number that coerce_timestamps cannot read as seconds or milliseconds for sure
+	ambiguous bool
 }
 
 // scalarOf describes v in sc. Number text goes to c.numBuf, valid until the next call. (Filling sc in place
