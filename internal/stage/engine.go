@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -130,9 +132,9 @@ func newEngine(ctx context.Context, opts Options) (*engine, error) {
 	e.nBase = len(base)
 	e.cols = append(append([]config.Column{}, base...), e.prog.Columns()...)
 	// One checker per core: checks and transforms are the per-record work that parallelizes.
-	e.checkers = []*checker{newChecker(e.check, e.prog, len(e.cols), e.nBase)}
+	e.checkers = []*checker{newChecker(e.check, e.prog, e.cols, e.nBase)}
 	for i := 1; i < min(runtime.GOMAXPROCS(0), 4); i++ {
-		e.checkers = append(e.checkers, newChecker(e.check.Clone(), e.prog.Clone(), len(e.cols), e.nBase))
+		e.checkers = append(e.checkers, newChecker(e.check.Clone(), e.prog.Clone(), e.cols, e.nBase))
 	}
 	colIndex := func(name string) int {
 		for i, c := range e.cols {
@@ -237,6 +239,8 @@ type checker struct {
 	routes  []int // the poll's route indexes, one run per record
 	scratch []int
 	nBase   int
+	texts   []int // string columns the transform fills (derived, looked up)
+	names   []string
 }
 
 // prepared is a record after checks and transforms: what place needs to buffer it.
@@ -248,8 +252,15 @@ type prepared struct {
 	routes    []int
 }
 
-func newChecker(c *quality.Checker, prog *transform.Program, nCols, nBase int) *checker {
-	return &checker{check: c, prog: prog, vals: make([]row.Value, nCols), nBase: nBase}
+func newChecker(c *quality.Checker, prog *transform.Program, cols []config.Column, nBase int) *checker {
+	ch := &checker{check: c, prog: prog, vals: make([]row.Value, len(cols)), nBase: nBase}
+	for i, col := range cols {
+		ch.names = append(ch.names, col.Name)
+		if i >= nBase && col.Type == config.TypeString {
+			ch.texts = append(ch.texts, i)
+		}
+	}
+	return ch
 }
 
 // reset forgets the arena's contents (after the poll's records were placed).
@@ -268,6 +279,13 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 	if rule := c.prog.Apply(c.vals, *meta); rule >= 0 {
 		out.rule = rule
 		return
+	}
+	// The checker let only valid UTF-8 through; an expression can still make other text (from kafka.key).
+	for _, i := range c.texts {
+		if s := c.vals[i].S; !utf8.Valid(s) {
+			out.v = invalidText(c.names[i], s)
+			return
+		}
 	}
 	start := len(c.valBuf)
 	for _, v := range c.vals {
@@ -288,6 +306,20 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 		c.routes = append(c.routes, c.scratch...)
 		out.routes = c.routes[at:len(c.routes):len(c.routes)]
 	}
+}
+
+// invalidText is the violation for a derived string column whose value is not UTF-8.
+func invalidText(col string, s []byte) *quality.Violation {
+	at := 0
+	for at < len(s) {
+		r, size := utf8.DecodeRune(s[at:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		at += size
+	}
+	return &quality.Violation{Code: quality.CodeInvalidUTF8, Field: col,
+		Reason: fmt.Sprintf("derived column %q: the value is not valid UTF-8 at byte offset %d (byte 0x%02x)", col, at, s[at])}
 }
 
 // add runs one record through the path and buffers it for every table it belongs to. floors come from
@@ -341,9 +373,11 @@ func (e *engine) place(meta *row.Meta, raw []byte, now time.Time, floors []int64
 		case config.PolicySkip:
 		default:
 			if meta.Offset >= floors[len(floors)-1] {
-				e.rejs.addRejected(meta, raw, v.Code, v.Reason, v.Field, nowMicros)
+				// Reasons and paths quote the record; text columns must stay UTF-8 whatever it held.
+				field, reason := strings.ToValidUTF8(v.Field, "\uFFFD"), strings.ToValidUTF8(v.Reason, "\uFFFD")
+				e.rejs.addRejected(meta, raw, v.Code, reason, field, nowMicros)
 				if e.dlqTopic != "" {
-					e.dlq = append(e.dlq, dlqRecord{meta: cloneMeta(meta), value: append([]byte(nil), raw...), code: v.Code, reason: v.Reason})
+					e.dlq = append(e.dlq, dlqRecord{meta: cloneMeta(meta), value: append([]byte(nil), raw...), code: v.Code, reason: reason})
 				}
 			}
 		}
