@@ -541,6 +541,20 @@ func (e *engine) commitLoop(queue <-chan *batch, done chan<- struct{}, groupComm
 	}
 }
 
+// storeOffsets commits offsets to every table without rows, as the start of partitions no table knows yet.
+// The caller holds the poll side with the committer drained, so the sinks' buffers are empty.
+func (e *engine) storeOffsets(ctx context.Context, offsets lake.Offsets) error {
+	for _, s := range e.sinks {
+		empty := s.seal()
+		_, _, _, err := s.commit(ctx, e.commitOptions(s), empty, offsets)
+		empty.rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // commitBatch commits a batch to every table in turn: main, routes, rejected.
 func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 	for i, s := range e.sinks {

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -365,6 +366,7 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 	}
 	out := make(map[string]map[int32]kgo.Offset, len(assigned))
 	n := 0
+	var fresh []lake.TopicPartition // no table knows them; start: latest
 	for topic, parts := range assigned {
 		out[topic] = make(map[int32]kgo.Offset, len(parts))
 		for part := range parts {
@@ -388,16 +390,63 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 				out[topic][part] = kgo.NewOffset().At(seek).WithEpoch(-1)
 				w.parts[tp] = &partState{next: seek}
 			case w.p.Start == "latest":
-				out[topic][part] = kgo.NewOffset().AtEnd()
-				w.parts[tp] = &partState{next: -1}
+				fresh = append(fresh, tp)
 			default:
 				out[topic][part] = kgo.NewOffset().AtStart()
 				w.parts[tp] = &partState{next: -1}
 			}
 		}
 	}
+	if len(fresh) > 0 {
+		anchors, err := w.anchorLatest(ctx, fresh)
+		if err != nil {
+			return nil, err
+		}
+		for tp, off := range anchors {
+			out[tp.Topic][tp.Partition] = kgo.NewOffset().At(off).WithEpoch(-1)
+			w.parts[tp] = &partState{next: off}
+			for _, s := range e.sinks {
+				s.skipBelow[tp] = off
+			}
+		}
+	}
 	e.log.Info("partitions assigned", "count", n, "owned", len(w.parts))
 	return out, nil
+}
+
+// anchorLatest resolves "latest" for partitions no table has an offset for, once: it reads their end
+// offsets and stores them in every table before a record is consumed, so a process killed before its first
+// commit resumes from the same position instead of resolving "latest" again (and losing what arrived in
+// between). Called with mu held, the committer drained.
+func (w *worker) anchorLatest(ctx context.Context, tps []lake.TopicPartition) (lake.Offsets, error) {
+	topics := map[string]bool{}
+	for _, tp := range tps {
+		topics[tp.Topic] = true
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	ends, err := kadm.NewClient(w.cl).ListEndOffsets(ctx, names...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the end offsets of %v for start: latest: %w", names, err)
+	}
+	anchors := lake.Offsets{}
+	for _, tp := range tps {
+		o, ok := ends.Lookup(tp.Topic, tp.Partition)
+		if !ok {
+			return nil, fmt.Errorf("reading the end offset of %s for start: latest: the broker did not answer for it", tp)
+		}
+		anchors[tp] = o.Offset
+	}
+	if err := w.e.storeOffsets(ctx, anchors); err != nil {
+		return nil, fmt.Errorf("storing the start position of %d partitions (start: latest): %w", len(anchors), err)
+	}
+	w.e.log.Info("start: latest resolved and stored", "partitions", len(anchors))
+	return anchors, nil
 }
 
 // onRevoked commits everything consumed before partitions move to another worker, then forgets them.
