@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,6 +68,10 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer, l
 			return usagef("backfill: replaying needs brokers (--brokers or kafka.brokers)")
 		}
 		stats, err = stage.ReplayRange(ctx, opts, r)
+		var re *stage.RangeError
+		if errors.As(err, &re) {
+			return usagef("backfill: %v", err)
+		}
 	}
 	fmt.Fprintf(stdout, "read %d records: staged %d, duplicates dropped %d, rejected %d, filtered %d; %d already staged before (%.1fs)\n",
 		stats.Read, stats.Staged, stats.Duplicates, stats.Rejected, stats.Filtered, stats.Skipped, time.Since(start).Seconds())
@@ -89,8 +94,12 @@ func parseReplay(offsets, times string) (stage.Replay, error) {
 		if toS != "" {
 			to, err3 = strconv.ParseInt(toS, 10, 64)
 		}
-		if err != nil || err2 != nil || err3 != nil || !ok || from < 0 {
+		if err != nil || err2 != nil || err3 != nil || !ok || from < 0 || to < -1 {
 			return stage.Replay{}, usagef("backfill: --from-offsets %q: expected TOPIC:PARTITION:FROM-TO with numbers", offsets)
+		}
+		if toS != "" && from >= to {
+			return stage.Replay{}, usagef("backfill: --from-offsets %q: the range %d-%d of %s partition %d is reversed or empty: FROM must be less than TO (TO is exclusive)",
+				offsets, from, to, offsets[:j], part)
 		}
 		return stage.Replay{Topic: offsets[:j], Partition: int32(part), From: from, To: to}, nil
 	}
