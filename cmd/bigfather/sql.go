@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -44,24 +45,32 @@ func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	res, err := eng.Query(ctx, fs.Arg(0))
+	if errors.Is(err, query.ErrRefused) {
+		return usagef("%v", err) // the query asked for something the sandbox does not allow: exit 2
+	}
 	if err != nil {
 		return err
 	}
 	return res.Write(stdout, *format)
 }
 
-// registerTables makes every catalog table queryable as namespace.table over its current snapshot.
+// registerTables makes every catalog table queryable as namespace.table over its current snapshot. A table
+// whose snapshot cannot be listed (its metadata or a manifest is missing) is registered as unreadable, so
+// only queries that read it fail.
 func registerTables(ctx context.Context, lk *lake.Lake, eng *query.Engine) error {
 	names, err := lk.Tables(ctx)
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
+		ns, tbl, _ := strings.Cut(name, ".")
 		snap, err := lk.Snapshot(ctx, name)
 		if err != nil {
-			return err
+			if err := eng.Register(ctx, query.Table{Namespace: ns, Name: tbl, Unreadable: err.Error()}); err != nil {
+				return fmt.Errorf("registering %s: %w", name, err)
+			}
+			continue
 		}
-		ns, tbl, _ := strings.Cut(name, ".")
 		t := query.Table{Namespace: ns, Name: tbl, DataFiles: snap.DataFiles, PositionDeletes: snap.DeleteFiles}
 		for _, c := range snap.Columns {
 			t.Columns = append(t.Columns, query.Column{Name: c.Name, Type: c.Type})

@@ -57,6 +57,30 @@ func viewSQL(cols []Column, dataFiles, deleteFiles []string, fileCols map[string
 	return b.String()
 }
 
+// unreadableViewSQL returns the SELECT behind the view of a table that cannot be read: the declared columns
+// (one VARCHAR column "unreadable" when none are known) of a relation whose every read raises msg. Both the
+// columns and the filter come from error(), so the optimizer can neither fold a filter on a column to false
+// (as it would on typed NULLs) nor drop the error when no column is read (count(*)).
+func unreadableViewSQL(cols []Column, msg string) string {
+	if len(cols) == 0 {
+		cols = []Column{{Name: "unreadable", Type: "string"}}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		target, ok := duckType(c.Type)
+		if !ok {
+			target = "VARCHAR"
+		}
+		b.WriteString("CAST(_bigfather_error AS " + target + ") AS " + quoteIdent(c.Name))
+	}
+	b.WriteString(" FROM (SELECT error(" + quoteString(msg) + ") AS _bigfather_error) WHERE _bigfather_error IS NULL")
+	return b.String()
+}
+
 // readParquet returns a read_parquet call over exactly files. With fileNameCol set, it also adds the file's
 // path as column fileNameCol and the 0-based row number within the file as column file_row_number.
 func readParquet(files []string, fileNameCol string) string {
