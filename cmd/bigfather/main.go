@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 	"syscall"
 
 	"github.com/bigfather/bigfather/internal/config"
@@ -119,6 +120,30 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("bigfather "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// durationFlag is a duration flag read like config durations and held to [min, max].
+type durationFlag struct{ d, min, max time.Duration }
+
+func (f *durationFlag) String() string { return f.d.String() }
+
+func (f *durationFlag) Set(s string) error {
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d < f.min || d > f.max {
+		return fmt.Errorf("%s is outside the allowed range %s to %s", d, f.min, f.max)
+	}
+	f.d = d
+	return nil
+}
+
+// boundedDuration defines a duration flag with a default and an allowed range.
+func boundedDuration(fs *flag.FlagSet, name string, def, min, max time.Duration, usage string) *time.Duration {
+	f := &durationFlag{d: def, min: min, max: max}
+	fs.Var(f, name, fmt.Sprintf("%s (%s to %s)", usage, min, max))
+	return &f.d
 }
 
 func parse(fs *flag.FlagSet, args []string) error {

@@ -24,7 +24,9 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	cfgPath := fs.String("config", "", "config file (required)")
 	pipeline := fs.String("pipeline", "", "run only this pipeline (default: all)")
 	httpAddr := fs.String("http", "", `HTTP address for /metrics and /healthz (default: the config's http; "off" disables)`)
-	sessionTimeout := fs.Duration("session-timeout", 10*time.Second, "consumer-group session timeout: how soon a dead process's partitions move to the others")
+	// Kafka brokers accept session timeouts within group.min/max.session.timeout.ms, 6s and 30m by default.
+	sessionTimeout := boundedDuration(fs, "session-timeout", 10*time.Second, 6*time.Second, 30*time.Minute,
+		"consumer-group session timeout: how soon a dead process's partitions move to the others")
 	instanceID := fs.String("instance-id", "", "static consumer-group member id: a restarted process with the same id resumes its partitions at once")
 	if err := parse(fs, args); err != nil {
 		return err

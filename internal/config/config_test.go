@@ -281,6 +281,8 @@ pipelines:
 `, `bad.yaml:11: pipelines[1].group: consumer group "shared" is already used by pipeline "game-events"`},
 		{"bad duration", minimal + "    commit: {interval: soon}\n",
 			`bad.yaml:8: pipelines[0].commit.interval: expected a duration like 10s, got "soon"`},
+		{"duration overflow", minimal + "    commit: {interval: 100000000h}\n",
+			`bad.yaml:8: pipelines[0].commit.interval: "100000000h" is too large (the longest duration is 2562047h47m16.854775807s)`},
 		{"non-positive max_rows", minimal + "    commit: {max_rows: 0}\n",
 			`bad.yaml:8: pipelines[0].commit.max_rows: must be a positive integer, got 0`},
 		{"bad max_bytes", minimal + "    commit: {max_bytes: big}\n",

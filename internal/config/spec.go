@@ -441,9 +441,9 @@ func duration(d *decoder, n *yaml.Node, path string) (time.Duration, bool) {
 	if !ok {
 		return 0, false
 	}
-	v, err := time.ParseDuration(s)
+	v, err := ParseDuration(s)
 	if err != nil {
-		d.fail(deref(n).Line, path, "expected a duration like 10s, got %q", s)
+		d.fail(deref(n).Line, path, "%v", err)
 		return 0, false
 	}
 	return v, true

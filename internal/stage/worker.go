@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -84,6 +85,8 @@ type worker struct {
 	blockedAt  *row.Meta
 	resumeWith string
 	floorBuf   []int64
+	// fatal is a group error that restarting the session cannot cure (see fatalGroupError).
+	fatal error
 	// Per-poll scratch.
 	metas    []row.Meta
 	raws     [][]byte
@@ -107,6 +110,10 @@ func Run(ctx context.Context, opts Options) error {
 	for {
 		err := w.session(ctx)
 		if ctx.Err() != nil {
+			return err
+		}
+		if w.fatal != nil {
+			opts.Health.Failed(w.p.Name, err, time.Now())
 			return err
 		}
 		if err != nil {
@@ -204,6 +211,9 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 		paused := w.handle(fetches)
 		w.mu.Unlock()
 		cl.AllowRebalance()
+		if w.fatal != nil {
+			return w.fatal
+		}
 		if paused {
 			return w.finalFlush()
 		}
@@ -216,6 +226,21 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 			return err
 		}
 	}
+}
+
+// fatalGroupError turns the group errors that a new session would only repeat into a clear error: another
+// process using the same instance id (the two would fence each other forever), and a session timeout the
+// broker refuses. Others are nil.
+func (w *worker) fatalGroupError(err error) error {
+	switch {
+	case errors.Is(err, kerr.FencedInstanceID):
+		return fmt.Errorf("another process joined consumer group %s with the same --instance-id %q (FENCED_INSTANCE_ID): "+
+			"every process needs its own instance id; stopping this one", w.p.Group, w.opts.InstanceID)
+	case errors.Is(err, kerr.InvalidSessionTimeout):
+		return fmt.Errorf("the broker refuses the session timeout %s for consumer group %s (INVALID_SESSION_TIMEOUT): "+
+			"choose one within its group.min.session.timeout.ms and group.max.session.timeout.ms", w.opts.SessionTimeout, w.p.Group)
+	}
+	return nil
 }
 
 // finalFlush commits everything consumed (on shutdown, and before pausing).
@@ -237,6 +262,10 @@ func (w *worker) finalFlush() error {
 func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 	e := w.e
 	fetches.EachError(func(topic string, partition int32, err error) {
+		if f := w.fatalGroupError(err); f != nil {
+			w.fatal = f
+			return
+		}
 		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			e.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 		}
