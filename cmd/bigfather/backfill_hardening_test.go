@@ -243,3 +243,27 @@ func TestReplayRangeErrors(t *testing.T) {
 	backfillSays(t, "read 3 records: staged 3, duplicates dropped 0, rejected 0, filtered 0; 4 already staged before", "--config", cfg, "--from-offsets", topic+":0:3-")
 	e.assertRows("staging.rangeerr_events", 7)
 }
+
+// TestBackfillParquet: a Parquet file (here a data file another table committed) is read through the SQL
+// sandbox, which is allowed that one file, and staged whole.
+func TestBackfillParquet(t *testing.T) {
+	e := newEnv(t)
+	src := e.writeQualityConfig("pq.events", "pq_source", "")
+	var lines [][]byte
+	for i := range 300 {
+		lines = append(lines, eventJSON(fmt.Sprintf("pq-%d", i), i))
+	}
+	path := filepath.Join(e.dir, "files", "pq.jsonl")
+	writeLines(t, path, lines...)
+	backfillSays(t, "read 300 records: staged 300", "--config", src, "--from", path)
+	files, err := filepath.Glob(filepath.Join(e.dir, "warehouse", "staging.db", "pq_source", "data", "*", "*.parquet"))
+	if err != nil || len(files) == 0 {
+		files, _ = filepath.Glob(filepath.Join(e.dir, "warehouse", "*", "*", "data", "*", "*.parquet"))
+	}
+	if len(files) != 1 {
+		t.Fatalf("want the source table's one data file, found %v", files)
+	}
+	dst := e.writeQualityConfig("pq.events", "pq_copy", "")
+	backfillSays(t, "read 300 records: staged 300, duplicates dropped 0, rejected 0", "--config", dst, "--from", files[0])
+	e.assertRows("staging.pq_copy", 300)
+}

@@ -615,12 +615,16 @@ func (lr *lineReader) next() (line []byte, size int64, err error) {
 
 // parquetAsJSON reads a Parquet file's rows as JSON objects (timestamps in RFC 3339).
 func parquetAsJSON(ctx context.Context, path string) ([][]byte, error) {
-	eng, err := query.Open(ctx)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("backfill: %s: %w", path, err)
+	}
+	eng, err := query.Open(ctx, query.AllowFiles(abs)) // the SQL sandbox reads only files it is given
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	res, err := eng.Query(ctx, "select * from read_parquet('"+strings.ReplaceAll(path, "'", "''")+"')")
+	res, err := eng.Query(ctx, "select * from read_parquet('"+strings.ReplaceAll(abs, "'", "''")+"')")
 	if err != nil {
 		return nil, fmt.Errorf("backfill: reading %s: %w", path, err)
 	}
