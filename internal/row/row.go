@@ -14,8 +14,9 @@ type Value struct {
 	S    []byte
 }
 
-// Meta is where a record came from. For records read from files (backfill) Topic is "backfill:<file>",
-// Partition is 0 and Offset is the record's index in the file.
+// Meta is where a record came from. For records read from files (backfill) Topic is "backfill:<name>@<hash16>"
+// (the file's name and the start of its content's SHA-256), Partition is 0 and Offset is the record's index in
+// the file.
 type Meta struct {
 	Topic     string
 	Partition int32
