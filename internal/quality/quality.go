@@ -113,6 +113,12 @@ type Violation struct {
 	Reason string
 }
 
+// Oversize is the violation of a record of size bytes over a limit of limit bytes; callers that never hold the
+// whole record (backfill reading a long line) use it to word the verdict as Check does.
+func Oversize(size, limit int64) *Violation {
+	return &Violation{CodeOversize, "", fmt.Sprintf("record is %d bytes, more than the %d-byte limit", size, limit)}
+}
+
 // Error returns "code: reason".
 func (v *Violation) Error() string { return v.Code + ": " + v.Reason }
 
@@ -225,7 +231,7 @@ func (c *Checker) Check(raw []byte, now time.Time, out []row.Value) *Violation {
 		panic(fmt.Sprintf("quality: Check given %d values for %d columns", len(out), len(s.cols)))
 	}
 	if int64(len(raw)) > s.maxBytes {
-		return &Violation{CodeOversize, "", fmt.Sprintf("record is %d bytes, more than the %d-byte limit", len(raw), s.maxBytes)}
+		return Oversize(int64(len(raw)), s.maxBytes)
 	}
 	if viol := c.scan(raw); viol != nil {
 		return viol

@@ -497,11 +497,6 @@ func (e *engine) feed(ctx context.Context, tp lake.TopicPartition, start int64, 
 	return e.failed()
 }
 
-// oversize is the verdict on a record of size bytes over the limit, worded as quality.Checker words it.
-func oversize(size, limit int64) *quality.Violation {
-	return &quality.Violation{Code: quality.CodeOversize, Reason: fmt.Sprintf("record is %d bytes, more than the %d-byte limit", size, limit)}
-}
-
 func (e *engine) backfillFile(ctx context.Context, path string, stats *BackfillStats) error {
 	digest, err := fileDigest(path)
 	if err != nil {
@@ -555,7 +550,7 @@ func (e *engine) backfillFile(ctx context.Context, path string, stats *BackfillS
 				}
 				meta := row.Meta{Topic: tp.Topic, Offset: line}
 				if size > limit {
-					return sourceRecord{meta: meta, value: text, reject: oversize(size, limit)}, true, nil
+					return sourceRecord{meta: meta, value: text, reject: quality.Oversize(size, limit)}, true, nil
 				}
 				if len(bytes.TrimSpace(text)) == 0 {
 					continue // a blank line, which still counts as an offset

@@ -7,12 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
-
-	"github.com/bigfather/bigfather/internal/config"
-	"github.com/bigfather/bigfather/internal/quality"
-	"github.com/bigfather/bigfather/internal/row"
 )
 
 // readLines runs a lineReader with the smallest bufio buffer over input and returns "line|size" per line.
@@ -91,25 +86,6 @@ func TestLineReaderError(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
-
-// TestOversizeReason: the backfill's verdict on a line over the limit is the one the checker gives a live
-// record of the same size.
-func TestOversizeReason(t *testing.T) {
-	p := &config.Pipeline{Name: "p", Table: config.Table{Name: "s.t", Columns: []config.Column{{Name: "id", Type: config.TypeString}}},
-		Limits: config.Limits{MaxRecordBytes: 100, MaxDepth: 32}}
-	c, err := quality.New(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := []byte(`{"id":"` + strings.Repeat("y", 200) + `"}`)
-	live := c.Check(raw, time.Now(), make([]row.Value, len(c.Columns())))
-	if live == nil {
-		t.Fatal("the checker accepted an oversize record")
-	}
-	if got := oversize(int64(len(raw)), 100); *got != *live {
-		t.Errorf("backfill says %+v, the checker %+v", *got, *live)
-	}
-}
 
 // TestBackfillSourceName: the source name carries the file's printable name and the content digest; bytes
 // that are not UTF-8 and control characters are written as \xNN.
