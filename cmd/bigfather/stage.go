@@ -130,5 +130,10 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 		g.Go(func() error { return opts.extra(gctx) })
 	}
 	log.Info("staging", "pipelines", len(pipes), "brokers", brokers, "catalog", cfg.Catalog.URI, "warehouse", cfg.Warehouse)
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// A stop is graceful only if the catalog holding the commits is still the one opened (deleted or replaced:
+	// exit 1, whatever moment of a pipeline's retry loop the signal caught).
+	return lk.CheckCatalog()
 }

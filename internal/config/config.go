@@ -100,6 +100,10 @@ type Table struct {
 	// Columns are the user-declared columns (yaml: columns); at least one unless the pipeline has
 	// definitions, whose schemas then supply the columns.
 	Columns []Column
+	// Shared lets pipelines of other configs write this pipeline's tables (main, rejected, routes), and this
+	// pipeline write theirs, when their configs set it too; without it a table another pipeline owns is
+	// refused at start (yaml: shared; default false).
+	Shared bool
 	// Partitions are parsed from PartitionBy, one per entry; it is not a YAML key.
 	Partitions []PartitionField
 }

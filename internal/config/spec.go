@@ -65,6 +65,7 @@ var tableKeys = []key[Table]{
 	{name: "partition_by", decode: set(list(str), func(t *Table) *[]string { return &t.PartitionBy })},
 	// columns is required unless definitions are configured; Validate checks it.
 	{name: "columns", decode: set(list(mapping(columnKeys)), func(t *Table) *[]Column { return &t.Columns })},
+	{name: "shared", def: "false", decode: set(boolean, func(t *Table) *bool { return &t.Shared })},
 }
 
 var columnKeys = []key[Column]{

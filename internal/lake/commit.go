@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -69,16 +70,28 @@ func (o Offsets) Get(tp TopicPartition) int64 {
 
 // WriteFiles writes rec as Parquet data files of t (split by t's partition spec) without committing them.
 // Files that never get committed are orphans; they are invisible to readers, which use snapshot file lists.
+// When writing fails, every file the write created (finished or not) is removed before it returns.
 func WriteFiles(ctx context.Context, t *table.Table, rec arrow.RecordBatch) ([]iceberg.DataFile, error) {
 	if rec.NumRows() == 0 {
 		return nil, nil
 	}
+	name := strings.Join(t.Identifier(), ".")
+	rio, err := writeIO(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("writing data files for %s: %w", name, err)
+	}
+	// The same table, writing through rio (it commits nothing, so it needs no catalog).
+	wt := table.New(t.Identifier(), t.Metadata(), t.MetadataLocation(), func(context.Context) (icebergio.IO, error) { return rio, nil }, nil)
 	rec.Retain() // WriteRecords releases what it consumes.
 	one := func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) }
 	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, t, rec.Schema(), iter.Seq2[arrow.RecordBatch, error](one)) {
+	for df, err := range table.WriteRecords(ctx, wt, rec.Schema(), iter.Seq2[arrow.RecordBatch, error](one)) {
 		if err != nil {
-			return nil, fmt.Errorf("writing data files for %s: %w", strings.Join(t.Identifier(), "."), err)
+			// The error comes last, once every writer stopped: nothing creates files any more.
+			if rmErr := removeAll(rio, rio.created()); rmErr != nil {
+				return nil, fmt.Errorf("writing data files for %s: %w (removing the files it left: %v)", name, err, rmErr)
+			}
+			return nil, fmt.Errorf("writing data files for %s: %w", name, err)
 		}
 		files = append(files, df)
 	}
@@ -99,10 +112,16 @@ func (e *FencedError) Error() string {
 		e.Table, e.Partition, e.Stored, e.Expected)
 }
 
-// Batch is one commit to one table: data files plus the offsets they cover.
+// Batch is one commit to one table: data files plus the offsets they cover. Commit owns the batch's data
+// files (Files, and those Prepare returns): it removes the ones it knows no snapshot will list, that is all of
+// them when the commit definitely failed, and those of an attempt that a later attempt replaced. When the
+// outcome is unknown (the catalog failed in a way that may have committed) the last attempt's files stay.
 type Batch struct {
 	Pipeline string
-	Files    []iceberg.DataFile
+	// Shared and Route are the pipeline's terms of ownership (see Ownership): every attempt checks that the
+	// table still admits the pipeline, and fails with *OwnerError otherwise.
+	Shared, Route bool
+	Files         []iceberg.DataFile
 	// From holds, for every partition in Next, the next offset the table stored when the batch was planned
 	// (NoOffset when it stored none). The commit fails with *FencedError if the table now stores another.
 	From Offsets
@@ -129,23 +148,37 @@ const maxConflictRetries = 50
 // table's current snapshot is the one the commit was planned on. When another writer moved the table it
 // reloads the table, re-checks the stored offsets (returning *FencedError if any of the batch's partitions
 // moved) and tries again on the new base.
-func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) {
+func Commit(ctx context.Context, t *table.Table, b Batch) (res CommitResult, err error) {
 	name := strings.Join(t.Identifier(), ".")
 	props := make(iceberg.Properties, len(b.Next))
 	for tp, off := range b.Next {
 		props[offsetKey(b.Pipeline, tp)] = strconv.FormatInt(off, 10)
 	}
-	res := CommitResult{Table: t}
+	own := Ownership{Pipeline: b.Pipeline, Shared: b.Shared, Route: b.Route}
+	res = CommitResult{Table: t}
+	// files holds the current attempt's data files; unknown is set when the catalog failed in a way that may
+	// have committed them.
+	files, unknown := b.Files, false
+	defer func() {
+		if err != nil && !unknown {
+			removeDataFiles(ctx, t, files)
+		}
+	}()
 	for {
 		if err := checkFence(name, res.Table, b); err != nil {
 			return res, err
 		}
-		files := b.Files
+		if err := checkOwner(name, res.Table, own); err != nil {
+			return res, err
+		}
 		if b.Prepare != nil {
-			var err error
-			if files, err = b.Prepare(ctx, res.Table); err != nil {
+			next, err := b.Prepare(ctx, res.Table)
+			if err != nil {
 				return res, fmt.Errorf("committing to %s: %w", name, err)
 			}
+			// An earlier attempt's files that this one does not reuse belong to a commit that failed.
+			removeDataFiles(ctx, t, unused(files, next))
+			files = next
 		}
 		txn := res.Table.NewTransaction()
 		if err := txn.AssertRefSnapshotID(""); err != nil {
@@ -164,7 +197,11 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (CommitResult, error) 
 			res.Table = nt
 			return res, nil
 		}
-		if !isConflict(err) || res.Conflicts >= maxConflictRetries {
+		if !isConflict(err) {
+			unknown = true
+			return res, fmt.Errorf("committing to %s: %w", name, err)
+		}
+		if res.Conflicts >= maxConflictRetries {
 			return res, fmt.Errorf("committing to %s: %w", name, err)
 		}
 		res.Conflicts++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -26,11 +27,14 @@ type Partition struct {
 	Param     int
 }
 
-// TableSpec is what a table must look like when it is first created.
+// TableSpec is what a table must look like when it is first created, and who writes it.
 type TableSpec struct {
 	Name       string // namespace.table
 	Columns    []Column
 	Partitions []Partition
+	// Owner is the pipeline that writes the table; EnsureTable records it and refuses a table another
+	// pipeline owns and does not share with it. Zero: no ownership is checked or recorded.
+	Owner Ownership
 }
 
 // IcebergType maps a Big Father column type to its Iceberg type.
@@ -116,7 +120,9 @@ var tableProperties = iceberg.Properties{
 }
 
 // EnsureTable loads the table named in spec, creating its namespace and the table on first use. Two processes
-// racing to create it both end up with the one table.
+// racing to create it both end up with the one table. With spec.Owner set, a table another pipeline owns and
+// does not share is refused with an *OwnerError before anything about it changes; a new table records its
+// owner, and an existing one without an owner is claimed.
 func (l *Lake) EnsureTable(ctx context.Context, spec TableSpec) (*table.Table, error) {
 	ident := Ident(spec.Name)
 	if len(ident) != 2 {
@@ -124,6 +130,9 @@ func (l *Lake) EnsureTable(ctx context.Context, spec TableSpec) (*table.Table, e
 	}
 	t, err := l.cat.LoadTable(ctx, ident)
 	if err == nil {
+		if t, err = l.claim(ctx, t, spec.Name, spec.Owner); err != nil {
+			return nil, err
+		}
 		return l.addMissingColumns(ctx, t, spec)
 	}
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
@@ -141,9 +150,14 @@ func (l *Lake) EnsureTable(ctx context.Context, spec TableSpec) (*table.Table, e
 	if err := l.cat.CreateNamespace(ctx, ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
 		return nil, fmt.Errorf("creating namespace %s: %w", ns[0], err)
 	}
-	t, err = l.cat.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(ps), catalog.WithProperties(tableProperties))
+	props := maps.Clone(tableProperties)
+	if spec.Owner.Pipeline != "" {
+		maps.Copy(props, spec.Owner.properties())
+	}
+	t, err = l.cat.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(ps), catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
-		t, err = l.cat.LoadTable(ctx, ident)
+		// Another process created it first: it is an existing table now.
+		return l.EnsureTable(ctx, spec)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating table %s: %w", spec.Name, err)
@@ -178,11 +192,20 @@ func (l *Lake) addMissingColumns(ctx context.Context, t *table.Table, spec Table
 	}
 	nt, err := txn.Commit(ctx)
 	if err != nil {
-		// Another process may have added them first.
-		if t2, lerr := l.cat.LoadTable(ctx, Ident(spec.Name)); lerr == nil {
+		// Another process may have added them first; any other failure is one.
+		if t2, lerr := l.cat.LoadTable(ctx, Ident(spec.Name)); lerr == nil && hasColumns(t2, missing) {
 			return t2, nil
 		}
 		return nil, fmt.Errorf("evolving table %s: %w", spec.Name, err)
 	}
 	return nt, nil
+}
+
+func hasColumns(t *table.Table, cols []Column) bool {
+	for _, c := range cols {
+		if _, ok := t.Schema().FindFieldByName(c.Name); !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -25,7 +25,8 @@ import (
 type Lake struct {
 	cat       catalog.Catalog
 	closer    func() error
-	warehouse string // URI: file:///abs/path or s3://bucket/prefix
+	warehouse string       // URI: file:///abs/path or s3://bucket/prefix
+	file      *catalogFile // the SQLite catalog file opened; nil for other catalogs
 }
 
 // Open connects to the catalog named by catalogURI (sqlite://PATH, or an Iceberg REST catalog http(s) URL) and
@@ -38,12 +39,23 @@ func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
 	l := &Lake{warehouse: wh}
 	switch {
 	case strings.HasPrefix(catalogURI, "sqlite://"):
-		path := strings.TrimPrefix(catalogURI, "sqlite://")
+		path, err := filepath.Abs(strings.TrimPrefix(catalogURI, "sqlite://"))
+		if err != nil {
+			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
 		}
+		// The file is created here, once, and every connection opens it with mode=rw: a connection the pool
+		// opens after the file was deleted fails instead of creating an empty catalog in its place.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
+		}
+		f.Close()
 		// WAL and a busy timeout let several stage processes share one catalog file.
-		dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+		dsn := (&url.URL{Scheme: "file", OmitHost: true, Path: path}).String() +
+			"?mode=rw&_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 		db, err := sql.Open(sqliteshim.ShimName, dsn)
 		if err != nil {
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
@@ -53,7 +65,14 @@ func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
 			db.Close()
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
 		}
-		l.cat, l.closer = c, db.Close
+		// The identity of the file the connections opened, which every catalog write checks (guard.go).
+		dev, ino, err := statFile(path)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
+		}
+		l.file = &catalogFile{uri: "sqlite://" + path, path: path, dev: dev, ino: ino}
+		l.cat, l.closer = &guardedCatalog{Catalog: c, check: l.file.check}, db.Close
 	case strings.HasPrefix(catalogURI, "http://"), strings.HasPrefix(catalogURI, "https://"):
 		c, err := rest.NewCatalog(ctx, "bigfather", catalogURI, rest.WithWarehouseLocation(wh))
 		if err != nil {

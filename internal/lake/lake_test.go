@@ -308,10 +308,10 @@ func TestCommitConflict(t *testing.T) {
 					if errB.Error() != wantMsg {
 						t.Errorf("B: error = %q, want %q", errB.Error(), wantMsg)
 					}
-					// B's files exist on disk, but as orphans no snapshot lists.
+					// A fenced commit definitely failed: Commit removed B's files instead of leaving orphans.
 					for _, p := range paths(filesB) {
-						if _, err := os.Stat(p); err != nil {
-							t.Errorf("B's data file: %v", err)
+						if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+							t.Errorf("B's data file %s after the fence: %v, want it removed", p, err)
 						}
 					}
 				} else {

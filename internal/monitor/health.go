@@ -20,10 +20,21 @@ type PipelineStatus struct {
 type Health struct {
 	mu        sync.Mutex
 	pipelines map[string]PipelineStatus
+	watches   map[string]func() error
 }
 
 // NewHealth returns an empty health registry.
-func NewHealth() *Health { return &Health{pipelines: map[string]PipelineStatus{}} }
+func NewHealth() *Health {
+	return &Health{pipelines: map[string]PipelineStatus{}, watches: map[string]func() error{}}
+}
+
+// Watch adds (or, under the same name, replaces) a dependency check that Check runs every time: the process
+// is unhealthy while it returns an error, whatever the pipelines say. The error must name the dependency.
+func (h *Health) Watch(name string, check func() error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.watches[name] = check
+}
 
 // Starting records that a pipeline is starting.
 func (h *Health) Starting(pipeline string) {
@@ -78,17 +89,35 @@ func (h *Health) Statuses() map[string]PipelineStatus {
 	return out
 }
 
-// Check returns an error naming every failing pipeline, or nil.
+// Check returns an error naming every failing dependency (see Watch), then every failing pipeline, or nil.
 func (h *Health) Check() error {
+	h.mu.Lock()
+	watches := make([]string, 0, len(h.watches))
+	for name := range h.watches {
+		watches = append(watches, name)
+	}
+	checks := make([]func() error, len(watches))
+	sort.Strings(watches)
+	for i, name := range watches {
+		checks[i] = h.watches[name]
+	}
+	h.mu.Unlock()
+	var problems []string
+	for _, check := range checks {
+		if err := check(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
 	var failing []string
 	for name, st := range h.Statuses() {
 		if st.State == "failing" {
 			failing = append(failing, fmt.Sprintf("pipeline %s failing since %s: %s", name, st.ErrorSince.UTC().Format(time.RFC3339), st.LastError))
 		}
 	}
-	if len(failing) == 0 {
+	sort.Strings(failing)
+	problems = append(problems, failing...)
+	if len(problems) == 0 {
 		return nil
 	}
-	sort.Strings(failing)
-	return fmt.Errorf("%s", strings.Join(failing, "; "))
+	return fmt.Errorf("%s", strings.Join(problems, "; "))
 }

@@ -196,11 +196,18 @@ func policy(p *config.Pipeline) string {
 }
 
 func (e *engine) openSink(ctx context.Context, spec lake.TableSpec, rejectedTable bool) (*sink, error) {
+	// Every table the pipeline writes is its own (main, rejected, routes), unless it shares them.
+	spec.Owner = lake.Ownership{Pipeline: e.p.Name, Shared: e.p.Table.Shared, Route: !rejectedTable && spec.Name != e.p.Table.Name}
 	t, err := e.lk.EnsureTable(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	return newSink(t, e.cols, rejectedTable)
+	s, err := newSink(t, e.cols, rejectedTable)
+	if err != nil {
+		return nil, err
+	}
+	s.own = spec.Owner
+	return s, nil
 }
 
 // tableSpec is a staged table: the pipeline's columns plus the Kafka metadata columns.
@@ -446,6 +453,8 @@ func (e *engine) startCommitter(groupCommit func(ctx context.Context, consumed l
 	e.failMu.Unlock()
 	e.queue = make(chan *batch, 1)
 	e.committerDone = make(chan struct{})
+	// /healthz fails while the catalog is not the file the process opened, also when nothing is committing.
+	e.health.Watch("catalog", e.lk.CheckCatalog)
 	go e.commitLoop(e.queue, e.committerDone, groupCommit)
 }
 
@@ -555,8 +564,13 @@ func (e *engine) storeOffsets(ctx context.Context, offsets lake.Offsets) error {
 	return nil
 }
 
-// commitBatch commits a batch to every table in turn: main, routes, rejected.
+// commitBatch commits a batch to every table in turn: main, routes, rejected. A catalog that is no longer the
+// file the process opened fails every batch, empty ones too (a drain must not report the pipeline running).
 func (e *engine) commitBatch(ctx context.Context, b *batch) error {
+	if err := e.lk.CheckCatalog(); err != nil {
+		e.m.Commits.WithLabelValues(e.p.Name, e.main.name, "error").Inc()
+		return err
+	}
 	for i, s := range e.sinks {
 		if s == e.rejs && len(b.dlq) > 0 {
 			if err := e.produce(ctx, b.dlq); err != nil {

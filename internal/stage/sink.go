@@ -50,6 +50,7 @@ func RejectedTableSpec(p *config.Pipeline) lake.TableSpec {
 // channel hand-off orders every access.
 type sink struct {
 	name  string
+	own   lake.Ownership // the pipeline's terms of ownership of the table, checked at every commit
 	tbl   *table.Table
 	rb    *array.RecordBuilder
 	rows  int
@@ -297,6 +298,8 @@ func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed l
 	}
 	res, err := lake.Commit(ctx, s.tbl, lake.Batch{
 		Pipeline: o.pipeline,
+		Shared:   s.own.Shared,
+		Route:    s.own.Route,
 		From:     from,
 		Next:     next,
 		Summary:  iceberg.Properties{"bigfather.pipeline": o.pipeline, lake.WriterProperty: o.writer},
