@@ -7,6 +7,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/row"
 )
@@ -39,7 +41,7 @@ func (c *Checker) convert(i int, col *column, sc *scalar, out *row.Value, schema
 		if !accepts(col.json, sc) {
 			return &Violation{CodeWrongType, col.name, fmt.Sprintf("field %q: expected %s, got %s", col.name, expectedText(col.json, fmtNone), describe(sc))}
 		}
-		c.bufs[i] = sc.v.MarshalTo(c.bufs[i][:0])
+		c.bufs[i] = appendJSON(c.bufs[i][:0], sc.v)
 		out.S = c.bufs[i]
 	case kLong, kInt:
 		if sc.kind != jNumber {
@@ -114,6 +116,65 @@ func (c *Checker) convert(i int, col *column, sc *scalar, out *row.Value, schema
 		out.I = days
 	}
 	return nil
+}
+
+// appendJSON appends v to dst as compact JSON text. fastjson's MarshalTo is not used for this: it quotes a
+// string that holds a quote, a backslash or a control character with strconv.Quote, whose Go escapes
+// (\x00, \a, \v, \x7f, \U000e0001) are not JSON.
+func appendJSON(dst []byte, v *fastjson.Value) []byte {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		dst = append(dst, '{')
+		n := 0
+		o.Visit(func(key []byte, x *fastjson.Value) {
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = appendJSONString(dst, key)
+			dst = append(dst, ':')
+			dst = appendJSON(dst, x)
+		})
+		return append(dst, '}')
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		dst = append(dst, '[')
+		for k, x := range a {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSON(dst, x)
+		}
+		return append(dst, ']')
+	case fastjson.TypeString:
+		return appendJSONString(dst, v.GetStringBytes())
+	}
+	return v.MarshalTo(dst) // a number as written, true, false or null
+}
+
+// appendJSONString appends s (valid UTF-8, as the scan ensures) as a JSON string, escaping only what RFC 8259
+// requires: the quote, the backslash and the control characters.
+func appendJSONString(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, ch := range s {
+		switch {
+		case ch == '"' || ch == '\\':
+			dst = append(dst, '\\', ch)
+		case ch >= 0x20:
+			dst = append(dst, ch)
+		case ch == '\n':
+			dst = append(dst, '\\', 'n')
+		case ch == '\r':
+			dst = append(dst, '\\', 'r')
+		case ch == '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[ch>>4], hex[ch&0xf])
+		}
+	}
+	return append(dst, '"')
 }
 
 func wrongType(col *column, sc *scalar) *Violation {

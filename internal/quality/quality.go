@@ -370,8 +370,9 @@ func (c *Checker) checkDef(obj *fastjson.Object, d *definition, now time.Time, o
 	}
 	if extra != nil && addl != nil {
 		if addl.never {
-			return &Violation{CodeAdditionalProperty, string(extra),
-				fmt.Sprintf("field %q: additional property not allowed by the %s definition", extra, d.name)}
+			path := clipPath(string(extra))
+			return &Violation{CodeAdditionalProperty, path,
+				fmt.Sprintf("field %q: additional property not allowed by the %s definition", path, d.name)}
 		}
 		for at := 0; ; at++ {
 			key, v, i := nextExtra(obj, d.root.propIndex, at)

@@ -82,7 +82,8 @@ type step struct {
 	index int // >= 0 for array elements
 }
 
-// pathString renders the current path as "a.b[2].c": the top-level field, then the steps.
+// pathString renders the current path as "a.b[2].c": the top-level field, then the steps, clipped to
+// maxPathBytes like the scan's paths.
 func (c *Checker) pathString() string {
 	var b strings.Builder
 	if c.topCol >= 0 {
@@ -101,7 +102,7 @@ func (c *Checker) pathString() string {
 		b.WriteString(st.key)
 		b.Write(st.keyB)
 	}
-	return b.String()
+	return clipPath(b.String())
 }
 
 // push adds a step to the path; pop removes it.
