@@ -150,6 +150,8 @@ func (w *worker) newClient() (*kgo.Client, error) {
 		kgo.FetchMaxPartitionBytes(2 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.ClientID("bigfather-stage"),
+		// Partitions a topic gains are found at the next metadata refresh (default 5m).
+		kgo.MetadataMaxAge(15 * time.Second),
 		kgo.AllowAutoTopicCreation(), // the DLQ topic, on the embedded broker
 	}
 	if w.opts.InstanceID != "" {
@@ -418,7 +420,7 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 			case known == len(e.sinks) || (known > 0 && w.p.Start == "latest"):
 				out[topic][part] = kgo.NewOffset().At(seek).WithEpoch(-1)
 				w.parts[tp] = &partState{next: seek}
-			case w.p.Start == "latest":
+			case w.p.Start == "latest" && !topicKnown(e.sinks, topic):
 				fresh = append(fresh, tp)
 			default:
 				out[topic][part] = kgo.NewOffset().AtStart()
@@ -441,6 +443,20 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 	}
 	e.log.Info("partitions assigned", "count", n, "owned", len(w.parts))
 	return out, nil
+}
+
+// topicKnown reports whether any table stores an offset for some partition of topic: then the pipeline has
+// consumed it before, and a partition without an offset is one the topic gained since, read from its first
+// record whatever start says.
+func topicKnown(sinks []*sink, topic string) bool {
+	for _, s := range sinks {
+		for tp := range s.stored {
+			if tp.Topic == topic {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // anchorLatest resolves "latest" for partitions no table has an offset for, once: it reads their end
