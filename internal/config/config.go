@@ -47,6 +47,8 @@ type Config struct {
 	// lines maps key paths such as "pipelines[0].table.name" to the line
 	// their value starts on, so that Validate can point at the file.
 	lines map[string]int
+	// secrets are the values ${VAR} references put into the config; errors show the references instead.
+	secrets []expansion
 }
 
 // Kafka holds the Kafka connection settings.
@@ -186,6 +188,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	// validation says about them lands on the same line, after the decoding
 	// problem, so the stable sort in first keeps the decoding message.
 	errs = append(errs, c.check(ValidateOptions{EmbeddedBroker: true}, errs)...)
+	redact(errs, c.secrets)
 	if err := first(errs); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -199,9 +200,10 @@ func set[T, V any](parse parser[V], at func(*T) *V) func(*decoder, *yaml.Node, s
 // first error in document order can be reported, and records the line of
 // every key path for Validate.
 type decoder struct {
-	file  string
-	errs  []*Error
-	lines map[string]int
+	file    string
+	errs    []*Error
+	lines   map[string]int
+	secrets []expansion // values ${VAR} references put into the config
 }
 
 func (d *decoder) fail(line int, path, format string, args ...any) {
@@ -235,9 +237,11 @@ func decode(path string, data []byte) (c *Config, errs []*Error, err error) {
 
 	root := deref(docs[0].Content[0])
 	d := &decoder{file: path, lines: map[string]int{"": root.Line}}
+	d.expand(docs[0], "", os.LookupEnv)
 	v, _ := mapping(configKeys)(d, root, "")
 	v.Path = path
 	v.lines = d.lines
+	v.secrets = d.secrets
 	// Definition and lookup files are relative to the config file.
 	dir := filepath.Dir(path)
 	for i := range v.Pipelines {

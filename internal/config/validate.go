@@ -42,7 +42,9 @@ var formats = []string{"json", "avro", "protobuf", "jsonschema"}
 // of the key specs wherever it left a value zero. Validate returns the first
 // problem in document order as a *Error.
 func (c *Config) Validate(opts ValidateOptions) error {
-	return first(c.check(opts, nil))
+	errs := c.check(opts, nil)
+	redact(errs, c.secrets)
+	return first(errs)
 }
 
 // check is Validate returning every problem found, in no particular order.
