@@ -2,6 +2,7 @@ package quality
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,8 +57,9 @@ var plain = func() (t [256]bool) {
 
 // scanner walks one record; it borrows the Checker's reusable stacks.
 type scanner struct {
-	c   *Checker
-	raw []byte
+	c       *Checker
+	raw     []byte
+	escaped bool // the last string read held an escape
 }
 
 // scan checks raw by the rules above; nil means it is one JSON value, safe to parse.
@@ -204,7 +206,7 @@ func (s *scanner) member(i int) (int, *Violation) {
 func (s *scanner) remember(top *frame, at int) *Violation {
 	c := s.c
 	key := top.key
-	if bytes.IndexByte(key, '\\') >= 0 {
+	if s.escaped {
 		key = unescape(key)
 	}
 	var first = -1
@@ -243,8 +245,16 @@ func (s *scanner) remember(top *frame, at int) *Violation {
 // str checks the string starting at the quote at i and returns the offset after its closing quote.
 func (s *scanner) str(i int, isName bool) (int, *Violation) {
 	raw := s.raw
+	s.escaped = false
 	j := i + 1
 	for j < len(raw) {
+		// Eight plain bytes at a time: most strings are short ASCII runs (ids, times, names).
+		for j+8 <= len(raw) && !special(binary.LittleEndian.Uint64(raw[j:])) {
+			j += 8
+		}
+		if j == len(raw) {
+			break
+		}
 		b := raw[j]
 		if plain[b] {
 			j++
@@ -254,6 +264,7 @@ func (s *scanner) str(i int, isName bool) (int, *Violation) {
 		case b == '"':
 			return j + 1, nil
 		case b == '\\':
+			s.escaped = true
 			n, v := s.escape(j, i, isName)
 			if v != nil {
 				return j, v
@@ -302,6 +313,14 @@ func (s *scanner) escape(j, start int, isName bool) (int, *Violation) {
 		}
 	}
 	return 0, s.inString(start, isName, CodeInvalidUTF8, fmt.Sprintf("the escape %s at byte offset %d is a lone UTF-16 surrogate, which is not a character", raw[j:j+6], j))
+}
+
+// special reports whether any of the eight bytes in w needs a closer look in a string: a control character,
+// the quote, the backslash, or a byte of a multi-byte sequence.
+func special(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs := w^('"'*ones), w^('\\'*ones)
+	return (w|((w-0x20*ones)&^w)|((q-ones)&^q)|((bs-ones)&^bs))&highs != 0
 }
 
 func hex4(raw []byte, at int) (rune, bool) {
