@@ -35,6 +35,8 @@ type Config struct {
 	Kafka Kafka
 	// Warehouse is where table data lives: a local path or s3://bucket/prefix (yaml: warehouse).
 	Warehouse string
+	// S3 holds the object store settings of an s3:// warehouse (yaml: s3).
+	S3 S3
 	// Catalog is the Iceberg catalog holding table metadata (yaml: catalog).
 	Catalog Catalog
 	// HTTP is the host:port the HTTP server listens on (yaml: http).
@@ -57,6 +59,35 @@ type Kafka struct {
 	// embedded broker", which only `bigfather up` allows; see ValidateOptions.
 	Brokers []string
 }
+
+// S3 holds the settings of an s3:// warehouse. Without AccessKeyID and SecretAccessKey the standard AWS
+// credential chain applies (environment, shared files, instance roles).
+type S3 struct {
+	// Endpoint is the S3 API's base URL, http(s)://host[:port]; empty means AWS (yaml: endpoint).
+	Endpoint string
+	// Region is the bucket's region; with an endpoint and no region, us-east-1 (yaml: region).
+	Region string
+	// PathStyle addresses buckets as ENDPOINT/BUCKET rather than BUCKET.ENDPOINT; it defaults to true when
+	// Endpoint is set, false otherwise (yaml: path_style).
+	PathStyle bool
+	// AccessKeyID and SecretAccessKey are static credentials; both or neither (yaml: access_key_id,
+	// secret_access_key). The secret never appears in errors, logs or String.
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// String describes the settings with the secret access key redacted.
+func (s S3) String() string {
+	secret := ""
+	if s.SecretAccessKey != "" {
+		secret = "<redacted>"
+	}
+	return fmt.Sprintf("{endpoint: %q, region: %q, path_style: %t, access_key_id: %q, secret_access_key: %q}",
+		s.Endpoint, s.Region, s.PathStyle, s.AccessKeyID, secret)
+}
+
+// GoString is String, so %#v does not print the secret either.
+func (s S3) GoString() string { return s.String() }
 
 // Catalog holds the Iceberg catalog settings.
 type Catalog struct {

@@ -19,6 +19,7 @@ func TestLoadValid(t *testing.T) {
 	want := &Config{
 		Kafka:     Kafka{Brokers: []string{"127.0.0.1:9092", "kafka-2:9092"}},
 		Warehouse: "s3://lake/bigfather",
+		S3:        S3{Endpoint: "https://s3.example.internal", Region: "eu-west-1", PathStyle: true},
 		Catalog:   Catalog{URI: "postgres://bf@db.internal/catalog"},
 		HTTP:      "0.0.0.0:9090",
 		Path:      "testdata/valid.yaml",
@@ -212,7 +213,7 @@ pipelines:
     table: {name: staging.game_events, columns: [{name: a, type: string}]}
 `, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness)`},
 		{"unknown top-level key", "warehous: /tmp\n" + minimal,
-			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, catalog, http, pipelines)`},
+			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, pipelines)`},
 		{"integer expected", minimal + "    commit:\n      interval: 5s\n      max_rows: lots\n",
 			`bad.yaml:10: pipelines[0].commit.max_rows: expected an integer, got "lots"`},
 		{"missing table name", `

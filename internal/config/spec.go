@@ -25,6 +25,7 @@ import (
 var configKeys = []key[Config]{
 	{name: "kafka", def: "{}", decode: set(mapping(kafkaKeys), func(c *Config) *Kafka { return &c.Kafka })},
 	{name: "warehouse", def: "./data/warehouse", decode: set(str, func(c *Config) *string { return &c.Warehouse })},
+	{name: "s3", decode: set(mapping(s3Keys), func(c *Config) *S3 { return &c.S3 })},
 	{name: "catalog", def: "{}", decode: set(mapping(catalogKeys), func(c *Config) *Catalog { return &c.Catalog })},
 	{name: "http", def: defaultHTTP, decode: set(str, func(c *Config) *string { return &c.HTTP })},
 	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},
@@ -32,6 +33,16 @@ var configKeys = []key[Config]{
 
 var kafkaKeys = []key[Kafka]{
 	{name: "brokers", decode: set(list(str), func(k *Kafka) *[]string { return &k.Brokers })},
+}
+
+// s3Keys has no defaults: path_style defaults to true when an endpoint is set (see Validate), and absent
+// credentials mean the standard AWS credential chain.
+var s3Keys = []key[S3]{
+	{name: "endpoint", decode: set(str, func(s *S3) *string { return &s.Endpoint })},
+	{name: "region", decode: set(str, func(s *S3) *string { return &s.Region })},
+	{name: "path_style", decode: set(boolean, func(s *S3) *bool { return &s.PathStyle })},
+	{name: "access_key_id", decode: set(str, func(s *S3) *string { return &s.AccessKeyID })},
+	{name: "secret_access_key", decode: set(str, func(s *S3) *string { return &s.SecretAccessKey })},
 }
 
 var catalogKeys = []key[Catalog]{

@@ -115,6 +115,7 @@ func (v *validator) config(opts ValidateOptions) {
 		}
 	}
 	v.warehouse(c.Warehouse)
+	v.s3(c)
 	v.catalog(c.Catalog.URI)
 	if _, port, err := net.SplitHostPort(c.HTTP); err != nil || !isPort(port) {
 		v.fail("http", "expected host:port, got %q", c.HTTP)
@@ -188,6 +189,41 @@ func (v *validator) warehouse(w string) {
 		}
 	case strings.Contains(w, "://"):
 		v.fail("warehouse", "unsupported warehouse %q (expected a local path or s3://bucket/prefix)", w)
+	}
+}
+
+// s3 checks the s3 block against the warehouse: an s3:// warehouse needs a region or an endpoint, static
+// credentials come in pairs, and the endpoint is an http(s) URL. It fills path_style's default. A secret
+// written into the file is added to the values errors never show.
+func (v *validator) s3(c *Config) {
+	s := &c.S3
+	if len(s.SecretAccessKey) >= 4 { // shorter ones would garble messages more than they hide
+		c.secrets = append(c.secrets, expansion{value: s.SecretAccessKey, ref: "<redacted>"})
+	}
+	if !v.present("s3.path_style") && s.Endpoint != "" {
+		s.PathStyle = true
+	}
+	if !strings.HasPrefix(c.Warehouse, "s3://") {
+		return
+	}
+	if s.Endpoint != "" {
+		u, err := url.Parse(s.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+			v.fail("s3.endpoint", "expected http(s)://host[:port], got %q", s.Endpoint)
+		}
+	}
+	if s.Region == "" && s.Endpoint == "" && !v.broken("s3") {
+		at := "s3.region"
+		if !v.present("s3") {
+			at = "warehouse"
+		}
+		v.fail(at, "an s3:// warehouse needs s3.region (or s3.endpoint for an S3-compatible store)")
+	}
+	switch {
+	case s.AccessKeyID != "" && s.SecretAccessKey == "":
+		v.fail("s3.access_key_id", "s3.secret_access_key is missing (give both, or neither to use the AWS credential chain)")
+	case s.AccessKeyID == "" && s.SecretAccessKey != "":
+		v.fail("s3.secret_access_key", "s3.access_key_id is missing (give both, or neither to use the AWS credential chain)")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/iceberg-go"
+	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 )
 
@@ -78,20 +80,56 @@ func AddedSince(ctx context.Context, t *table.Table, since int64, skipWriter str
 }
 
 // ReadColumns reads the named columns of local Parquet files, calling fn with each record batch (released
-// after fn returns). A file lacking one of the columns is an error.
+// after fn returns). A file lacking one of the columns is an error. Files of a remote warehouse need
+// ReadTableColumns.
 func ReadColumns(ctx context.Context, files []string, cols []string, fn func(arrow.RecordBatch) error) error {
+	return ReadTableColumns(ctx, nil, files, cols, fn)
+}
+
+// ReadTableColumns is ReadColumns for files of t, as AddedSince and RecentFiles list them: local paths, or
+// URIs (s3://...) read through t's file IO, which fetches only the footer and the projected column chunks
+// (ranged reads), never the whole object. t may be nil when every file is local.
+func ReadTableColumns(ctx context.Context, t *table.Table, files []string, cols []string, fn func(arrow.RecordBatch) error) error {
+	var fsys icebergio.IO
 	for _, path := range files {
-		if err := readFileColumns(ctx, path, cols, fn); err != nil {
+		var err error
+		if LocalPath(path) != path || !strings.Contains(path, "://") {
+			err = readFileColumns(ctx, nil, LocalPath(path), cols, fn)
+		} else if t == nil {
+			err = errors.New("a remote file needs its table's file IO (use ReadTableColumns)")
+		} else {
+			if fsys == nil {
+				if fsys, err = t.FS(ctx); err != nil {
+					return fmt.Errorf("reading %s: %w", path, err)
+				}
+			}
+			err = readFileColumns(ctx, fsys, path, cols, fn)
+		}
+		if err != nil {
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
 	}
 	return nil
 }
 
-func readFileColumns(ctx context.Context, path string, cols []string, fn func(arrow.RecordBatch) error) error {
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		return err
+// readFileColumns reads path from the local disk when fsys is nil, else through fsys.
+func readFileColumns(ctx context.Context, fsys icebergio.IO, path string, cols []string, fn func(arrow.RecordBatch) error) error {
+	var pf *file.Reader
+	if fsys == nil {
+		f, err := file.OpenParquetFile(path, false)
+		if err != nil {
+			return err
+		}
+		pf = f
+	} else {
+		src, err := fsys.Open(path)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		if pf, err = file.NewParquetReader(src); err != nil {
+			return err
+		}
 	}
 	defer pf.Close()
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)

@@ -12,8 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
-	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
@@ -27,16 +27,30 @@ type Lake struct {
 	closer    func() error
 	warehouse string       // URI: file:///abs/path or s3://bucket/prefix
 	file      *catalogFile // the SQLite catalog file opened; nil for other catalogs
+	s3        S3           // how an s3:// warehouse is reached (s3.go)
+	cache     *fileCache   // where remote data files are read from (cache.go); nil until first needed
+	cacheOnce sync.Once
+	cacheErr  error
 }
 
 // Open connects to the catalog named by catalogURI (sqlite://PATH, or an Iceberg REST catalog http(s) URL) and
-// uses warehouse (a local path or s3://bucket/prefix) for new tables.
-func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
+// uses warehouse (a local path or s3://bucket/prefix) for new tables. An s3:// warehouse is checked first
+// (WithS3 says how to reach it): a bad endpoint, missing bucket or refused credentials fail here, naming the
+// config key to fix.
+func Open(ctx context.Context, catalogURI, warehouse string, opts ...Option) (*Lake, error) {
 	wh, err := warehouseURI(warehouse)
 	if err != nil {
 		return nil, err
 	}
 	l := &Lake{warehouse: wh}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.remote() {
+		if err := l.checkS3(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case strings.HasPrefix(catalogURI, "sqlite://"):
 		path, err := filepath.Abs(strings.TrimPrefix(catalogURI, "sqlite://"))
@@ -60,7 +74,7 @@ func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
 		}
-		c, err := sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, iceberg.Properties{"warehouse": wh})
+		c, err := sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, l.catalogProps())
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
@@ -74,7 +88,7 @@ func Open(ctx context.Context, catalogURI, warehouse string) (*Lake, error) {
 		l.file = &catalogFile{uri: "sqlite://" + path, path: path, dev: dev, ino: ino}
 		l.cat, l.closer = &guardedCatalog{Catalog: c, check: l.file.check}, db.Close
 	case strings.HasPrefix(catalogURI, "http://"), strings.HasPrefix(catalogURI, "https://"):
-		c, err := rest.NewCatalog(ctx, "bigfather", catalogURI, rest.WithWarehouseLocation(wh))
+		c, err := rest.NewCatalog(ctx, "bigfather", catalogURI, rest.WithWarehouseLocation(wh), rest.WithAdditionalProps(l.catalogProps()))
 		if err != nil {
 			return nil, fmt.Errorf("opening REST catalog %s: %w", catalogURI, err)
 		}
@@ -105,8 +119,14 @@ func warehouseURI(warehouse string) (string, error) {
 		return "", errors.New("opening lake: warehouse is empty")
 	}
 	if scheme, _, ok := strings.Cut(warehouse, "://"); ok {
+		if scheme == "s3" {
+			if bucket, _ := s3Warehouse(warehouse); bucket == "" {
+				return "", fmt.Errorf("opening lake: warehouse %s: expected s3://bucket/prefix", warehouse)
+			}
+			return strings.TrimRight(warehouse, "/"), nil
+		}
 		if scheme != "file" {
-			return "", fmt.Errorf("opening lake: warehouse %s: %s:// warehouses are not supported yet (use a local path)", warehouse, scheme)
+			return "", fmt.Errorf("opening lake: warehouse %s: %s:// warehouses are not supported (use a local path or s3://bucket/prefix)", warehouse, scheme)
 		}
 		return strings.TrimRight(warehouse, "/"), nil
 	}

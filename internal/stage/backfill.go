@@ -684,7 +684,7 @@ func heldOffsets(ctx context.Context, t *table.Table, topic string, part int32, 
 	for _, task := range tasks {
 		files = append(files, lake.LocalPath(task.File.FilePath()))
 	}
-	err = lake.ReadColumns(ctx, files, []string{"_topic", "_partition", "_offset"}, func(rec arrow.RecordBatch) error {
+	err = lake.ReadTableColumns(ctx, t, files, []string{"_topic", "_partition", "_offset"}, func(rec arrow.RecordBatch) error {
 		topics, ok1 := rec.Column(0).(*array.String)
 		parts, ok2 := rec.Column(1).(*array.Int32)
 		offs, ok3 := rec.Column(2).(*array.Int64)

@@ -651,7 +651,7 @@ func (e *engine) incorporate(ctx context.Context, t *table.Table) error {
 		return fmt.Errorf("reading ids committed to %s: %w", e.main.name, err)
 	}
 	cols := []string{e.p.Dedup.Field, e.p.Dedup.TimeField, "_topic", "_partition", "_offset"}
-	err = lake.ReadColumns(ctx, files, cols, func(rec arrow.RecordBatch) error {
+	err = lake.ReadTableColumns(ctx, t, files, cols, func(rec arrow.RecordBatch) error {
 		ids, ok1 := rec.Column(0).(*array.String)
 		times, ok2 := rec.Column(1).(*array.Timestamp)
 		topics, ok3 := rec.Column(2).(*array.String)
