@@ -45,7 +45,7 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer, l
 	if err != nil {
 		return usagef("%v", err)
 	}
-	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse, lakeOptions(cfg)...)
 	if err != nil {
 		return err
 	}

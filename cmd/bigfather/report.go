@@ -50,7 +50,7 @@ func (f *reportFlags) open(ctx context.Context) (*config.Pipeline, *query.Engine
 	if err != nil {
 		return nil, nil, nil, usagef("%v", err)
 	}
-	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse, lakeOptions(cfg)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -31,7 +31,7 @@ func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse, lakeOptions(cfg)...)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	if err := compilePipelines(pipes, log); err != nil {
 		return err
 	}
-	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse)
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse, lakeOptions(cfg)...)
 	if err != nil {
 		return err
 	}
