@@ -77,6 +77,12 @@ func stageOnce(b *testing.B, addr string, n int, p *config.Pipeline) (time.Durat
 		b.Fatal(err)
 	}
 	defer lk.Close()
+	return stageInto(b, lk, addr, n, p)
+}
+
+// stageInto is stageOnce into the tables of lk.
+func stageInto(b *testing.B, lk *lake.Lake, addr string, n int, p *config.Pipeline) (time.Duration, int64) {
+	ctx := context.Background()
 	m := monitor.NewMetrics()
 	debug.FreeOSMemory()
 	resetPeakRSS()
