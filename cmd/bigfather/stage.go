@@ -129,7 +129,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	if opts.extra != nil {
 		g.Go(func() error { return opts.extra(gctx) })
 	}
-	log.Info("staging", "pipelines", len(pipes), "brokers", brokers, "catalog", cfg.Catalog.URI, "warehouse", cfg.Warehouse)
+	log.Info("staging", "pipelines", len(pipes), "brokers", brokers, "catalog", lake.RedactURI(cfg.Catalog.URI), "warehouse", cfg.Warehouse)
 	if err := g.Wait(); err != nil {
 		return err
 	}

@@ -219,7 +219,10 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (res CommitResult, err
 // but the SQL catalog first checks the commit's requirements (AssertRefSnapshotID and the like) against the
 // table it loads, before writing anything, and reports a failed one as a plain error reading
 // "requirement failed: ..." (iceberg-go v0.7.0, table/requirements.go); a table that moved under the commit
-// almost always shows up that way.
+// usually shows up that way. One that moves between that check and the write fails the catalog's
+// compare-and-swap (UPDATE iceberg_tables ... WHERE metadata_location = the one loaded, zero rows), reported
+// as table.ErrCommitFailed ("metadata-location moved underneath us"). Both are the same on SQLite and Postgres:
+// the SQL catalog does both in Go, whatever the dialect.
 func isConflict(err error) bool {
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed: ")
 }

@@ -27,16 +27,21 @@ type Lake struct {
 	closer    func() error
 	warehouse string       // URI: file:///abs/path or s3://bucket/prefix
 	file      *catalogFile // the SQLite catalog file opened; nil for other catalogs
-	s3        S3           // how an s3:// warehouse is reached (s3.go)
-	cache     *fileCache   // where remote data files are read from (cache.go); nil until first needed
-	cacheOnce sync.Once
-	cacheErr  error
+	// sqlCatalog is set for the SQL catalogs (SQLite, Postgres): they check commit requirements in process,
+	// custom ones (ownerRequirement) included; a REST server knows only Iceberg's own.
+	sqlCatalog bool
+	s3         S3         // how an s3:// warehouse is reached (s3.go)
+	cache      *fileCache // where remote data files are read from (cache.go); nil until first needed
+	cacheOnce  sync.Once
+	cacheErr   error
 }
 
-// Open connects to the catalog named by catalogURI (sqlite://PATH, or an Iceberg REST catalog http(s) URL) and
-// uses warehouse (a local path or s3://bucket/prefix) for new tables. An s3:// warehouse is checked first
-// (WithS3 says how to reach it): a bad endpoint, missing bucket or refused credentials fail here, naming the
-// config key to fix.
+// Open connects to the catalog named by catalogURI (sqlite://PATH, postgres://USER[:PASSWORD]@HOST:PORT/DB, or
+// an Iceberg REST catalog http(s) URL) and uses warehouse (a local path or s3://bucket/prefix) for new tables.
+// A Postgres catalog is Iceberg's JDBC catalog layout in that database, created when missing; the password
+// comes from the URI or the libpq environment (PGPASSWORD, ~/.pgpass), and no error shows it. An s3://
+// warehouse is checked first (WithS3 says how to reach it): a bad endpoint, missing bucket or refused
+// credentials fail here, naming the config key to fix.
 func Open(ctx context.Context, catalogURI, warehouse string, opts ...Option) (*Lake, error) {
 	wh, err := warehouseURI(warehouse)
 	if err != nil {
@@ -86,17 +91,21 @@ func Open(ctx context.Context, catalogURI, warehouse string, opts ...Option) (*L
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
 		}
 		l.file = &catalogFile{uri: "sqlite://" + path, path: path, dev: dev, ino: ino}
-		l.cat, l.closer = &guardedCatalog{Catalog: c, check: l.file.check}, db.Close
+		l.cat, l.closer, l.sqlCatalog = &guardedCatalog{Catalog: c, check: l.file.check}, db.Close, true
 	case strings.HasPrefix(catalogURI, "http://"), strings.HasPrefix(catalogURI, "https://"):
 		c, err := rest.NewCatalog(ctx, "bigfather", catalogURI, rest.WithWarehouseLocation(wh), rest.WithAdditionalProps(l.catalogProps()))
 		if err != nil {
-			return nil, fmt.Errorf("opening REST catalog %s: %w", catalogURI, err)
+			return nil, fmt.Errorf("opening REST catalog %s: %w", RedactURI(catalogURI), err)
 		}
 		l.cat, l.closer = c, func() error { return nil }
 	case strings.HasPrefix(catalogURI, "postgres://"), strings.HasPrefix(catalogURI, "postgresql://"):
-		return nil, fmt.Errorf("opening catalog %s: Postgres catalogs are not supported yet (use sqlite://PATH or an http(s):// REST catalog)", redact(catalogURI))
+		c, db, err := openPostgres(ctx, catalogURI, l.catalogProps())
+		if err != nil {
+			return nil, err
+		}
+		l.cat, l.closer, l.sqlCatalog = c, db.Close, true
 	default:
-		return nil, fmt.Errorf("opening catalog: unsupported catalog uri %q (expected sqlite://PATH or an http(s):// REST catalog)", redact(catalogURI))
+		return nil, fmt.Errorf("opening catalog: unsupported catalog uri %q (expected sqlite://PATH, postgres://... or an http(s):// REST catalog)", RedactURI(catalogURI))
 	}
 	return l, nil
 }
@@ -138,14 +147,6 @@ func warehouseURI(warehouse string) (string, error) {
 		return "", fmt.Errorf("creating warehouse %q: %w", abs, err)
 	}
 	return (&url.URL{Scheme: "file", Path: abs}).String(), nil
-}
-
-// redact hides a password in a URI for messages.
-func redact(uri string) string {
-	if u, err := url.Parse(uri); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return uri
 }
 
 // LocalPath turns a file:// URI (or a plain path) into a local path; other schemes are returned unchanged.

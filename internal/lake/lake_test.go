@@ -43,10 +43,12 @@ var day0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 // tp is partition p of the topic "game".
 func tp(p int32) lake.TopicPartition { return lake.TopicPartition{Topic: "game", Partition: p} }
 
-// testLake is a lake on a SQLite catalog and a local warehouse in a temporary directory.
+// testLake is a lake on a catalog (SQLite in dir unless uri says otherwise) and a local warehouse in a
+// temporary directory.
 type testLake struct {
 	t   *testing.T
 	dir string
+	uri string // the catalog; "" for the SQLite catalog in dir
 	lk  *lake.Lake
 }
 
@@ -56,10 +58,40 @@ func newTestLake(t *testing.T) *testLake {
 	return &testLake{t: t, dir: dir, lk: openLake(t, dir)}
 }
 
+// newCatalog makes an empty catalog for a test whose directory is dir, and returns its URI.
+type newCatalog func(t *testing.T, dir string) string
+
+// sqliteCatalog is the SQLite catalog in dir.
+func sqliteCatalog(_ *testing.T, dir string) string { return "sqlite://" + dir + "/catalog.db" }
+
+// newTestLakeOn is newTestLake on a catalog that cat makes.
+func newTestLakeOn(t *testing.T, cat newCatalog) *testLake {
+	t.Helper()
+	dir := t.TempDir()
+	uri := cat(t, dir)
+	return &testLake{t: t, dir: dir, uri: uri, lk: openLakeURI(t, uri, dir)}
+}
+
+// open opens another handle on the lake's catalog and warehouse, as another process would.
+func (l *testLake) open() *lake.Lake {
+	l.t.Helper()
+	uri := l.uri
+	if uri == "" {
+		uri = sqliteCatalog(l.t, l.dir)
+	}
+	return openLakeURI(l.t, uri, l.dir)
+}
+
 // openLake opens (another handle on) the catalog and warehouse under dir, closed when the test ends.
 func openLake(t *testing.T, dir string) *lake.Lake {
 	t.Helper()
-	lk, err := lake.Open(context.Background(), "sqlite://"+dir+"/catalog.db", dir+"/warehouse")
+	return openLakeURI(t, sqliteCatalog(t, dir), dir)
+}
+
+// openLakeURI opens the catalog uri with the warehouse under dir, closed when the test ends.
+func openLakeURI(t *testing.T, uri, dir string) *lake.Lake {
+	t.Helper()
+	lk, err := lake.Open(context.Background(), uri, dir+"/warehouse")
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -237,10 +269,12 @@ func commit(t *testing.T, tbl *table.Table, b lake.Batch) lake.CommitResult {
 	return res
 }
 
-// TestCommitConflict runs two writers that plan a batch on the same snapshot. When both cover the same
-// partition the second is fenced and the table keeps exactly the first; when they cover different partitions
-// the second replans once on the new snapshot and both land.
-func TestCommitConflict(t *testing.T) {
+// TestCommitConflict runs two writers, each through its own catalog connection, that plan a batch on the same
+// snapshot. When both cover the same partition the second is fenced and the table keeps exactly the first;
+// when they cover different partitions the second replans once on the new snapshot and both land.
+func TestCommitConflict(t *testing.T) { testCommitConflict(t, sqliteCatalog) }
+
+func testCommitConflict(t *testing.T, cat newCatalog) {
 	for _, tc := range []struct {
 		name       string
 		partA      int32
@@ -257,7 +291,7 @@ func TestCommitConflict(t *testing.T) {
 			}
 			t.Run(tc.name+"/"+base, func(t *testing.T) {
 				ctx := context.Background()
-				l := newTestLake(t)
+				l := newTestLakeOn(t, cat)
 				l.ensure()
 				var seedIDs []int64
 				var seedFiles []iceberg.DataFile
@@ -270,7 +304,11 @@ func TestCommitConflict(t *testing.T) {
 				}
 
 				// Both writers load the table now: the same base snapshot.
-				tblA, tblB := l.load(), l.load()
+				tblA := l.load()
+				tblB, err := l.open().LoadTable(ctx, tableName)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if a, b := tblA.CurrentSnapshot(), tblB.CurrentSnapshot(); (a == nil) != (b == nil) || (a != nil && a.SnapshotID != b.SnapshotID) {
 					t.Fatalf("writers loaded different snapshots")
 				}
@@ -349,19 +387,27 @@ func TestCommitConflict(t *testing.T) {
 
 // TestCommitConcurrentWriters has four writers, each owning one partition, commit five batches each to the
 // same table at the same time, each through its own catalog connection. Every batch lands exactly once.
-func TestCommitConcurrentWriters(t *testing.T) {
+func TestCommitConcurrentWriters(t *testing.T) { testCommitConcurrentWriters(t, sqliteCatalog) }
+
+func testCommitConcurrentWriters(t *testing.T, cat newCatalog) {
 	const writers, batches, rowsPerBatch = 4, 5, 3
-	l := newTestLake(t)
+	l := newTestLakeOn(t, cat)
 	l.ensure()
 
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	conflicts := make([]int, writers)
+	// Every writer opens its catalog connection first, so that they all write at the same time.
+	lakes := make([]*lake.Lake, writers)
 	for w := range writers {
-		lk := openLake(t, l.dir)
+		lakes[w] = l.open()
+	}
+	start := make(chan struct{})
+	for w, lk := range lakes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			errs <- func() error {
 				ctx := context.Background()
 				part := tp(int32(w))
@@ -402,6 +448,7 @@ func TestCommitConcurrentWriters(t *testing.T) {
 			}()
 		}()
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -473,34 +520,7 @@ func TestEnsureTable(t *testing.T) {
 		checkOneTable(t, l.lk)
 		checkPartitionSpec(t, second)
 	})
-	t.Run("concurrently", func(t *testing.T) {
-		dir := t.TempDir()
-		lakes := []*lake.Lake{openLake(t, dir), openLake(t, dir)}
-		tables := make([]*table.Table, len(lakes))
-		errs := make([]error, len(lakes))
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i, lk := range lakes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				tables[i], errs[i] = lk.EnsureTable(context.Background(), spec)
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("EnsureTable %d: %v", i, err)
-			}
-		}
-		if tables[0].Metadata().TableUUID() != tables[1].Metadata().TableUUID() {
-			t.Errorf("concurrent EnsureTable calls returned different tables")
-		}
-		checkOneTable(t, lakes[0])
-		checkPartitionSpec(t, tables[0])
-	})
+	t.Run("concurrently", func(t *testing.T) { testEnsureTableConcurrently(t, sqliteCatalog) })
 	t.Run("errors", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
@@ -546,6 +566,37 @@ func TestEnsureTable(t *testing.T) {
 			})
 		}
 	})
+}
+
+// testEnsureTableConcurrently has two processes (two lakes on one catalog) create the table at once: both get
+// the one table.
+func testEnsureTableConcurrently(t *testing.T, cat newCatalog) {
+	l := newTestLakeOn(t, cat)
+	lakes := []*lake.Lake{l.open(), l.open()}
+	tables := make([]*table.Table, len(lakes))
+	errs := make([]error, len(lakes))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, lk := range lakes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			tables[i], errs[i] = lk.EnsureTable(context.Background(), spec)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("EnsureTable %d: %v", i, err)
+		}
+	}
+	if tables[0].Metadata().TableUUID() != tables[1].Metadata().TableUUID() {
+		t.Errorf("concurrent EnsureTable calls returned different tables")
+	}
+	checkOneTable(t, lakes[0])
+	checkPartitionSpec(t, tables[0])
 }
 
 func checkOneTable(t *testing.T, lk *lake.Lake) {

@@ -153,7 +153,7 @@ func (l *Lake) claimOnce(ctx context.Context, t *table.Table, name string, o Own
 		updates = append(updates, table.NewRemovePropertiesUpdate(remove))
 	}
 	reqs := []table.Requirement{table.AssertTableUUID(t.Metadata().TableUUID())}
-	if l.file != nil { // the SQL catalog checks requirements in process; a REST server knows only Iceberg's
+	if l.sqlCatalog { // the SQL catalogs check requirements in process; a REST server knows only Iceberg's
 		reqs = append(reqs, ownerRequirement{o: o, name: name})
 	}
 	meta, loc, err := l.cat.CommitTable(ctx, t.Identifier(), reqs, updates)

@@ -34,7 +34,9 @@ func hasColumn(tbl *table.Table, name string) bool {
 // TestTableOwnership (issue 6 item 13): a table records the pipeline that created it, and another pipeline is
 // refused with a message naming the table, the owner and itself, before it changes anything (its columns are
 // not added), unless both share the table; route tables admit every pipeline's routes.
-func TestTableOwnership(t *testing.T) {
+func TestTableOwnership(t *testing.T) { testTableOwnership(t, sqliteCatalog) }
+
+func testTableOwnership(t *testing.T, cat newCatalog) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name          string
@@ -57,7 +59,7 @@ func TestTableOwnership(t *testing.T) {
 			"table staging.events belongs to pipeline alpha; pipeline beta may not write it: set table.shared: true in both pipelines' configs to share it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newTestLake(t)
+			l := newTestLakeOn(t, cat)
 			first := ownedBy(tc.first.Pipeline, tc.first.Shared, tc.first.Route, "first_only")
 			tbl, err := l.lk.EnsureTable(ctx, first)
 			if err != nil {
@@ -66,7 +68,7 @@ func TestTableOwnership(t *testing.T) {
 			if owner, shared := props(tbl); owner != tc.first.Pipeline || shared != tc.wantShared {
 				t.Fatalf("created table: owner %q shared %q, want %q %q", owner, shared, tc.first.Pipeline, tc.wantShared)
 			}
-			_, err = openLake(t, l.dir).EnsureTable(ctx, ownedBy(tc.second.Pipeline, tc.second.Shared, tc.second.Route, "second_only"))
+			_, err = l.open().EnsureTable(ctx, ownedBy(tc.second.Pipeline, tc.second.Shared, tc.second.Route, "second_only"))
 			after := l.load()
 			if tc.wantErr == "" {
 				if err != nil {
@@ -146,46 +148,53 @@ func TestTableOwnershipLegacy(t *testing.T) {
 			t.Errorf("owner %q shared %q, want alpha true", owner, shared)
 		}
 	})
-	t.Run("claimed at once by two pipelines", func(t *testing.T) {
-		for round := range 5 {
-			l := newTestLake(t)
-			l.ensure()
-			var wg sync.WaitGroup
-			errs := make([]error, 2)
-			for i, p := range []string{"alpha", "beta"} {
-				lk := openLake(t, l.dir)
-				wg.Go(func() { _, errs[i] = lk.EnsureTable(ctx, ownedBy(p, false, false, p+"_col")) })
-			}
-			wg.Wait()
-			owner, _ := props(l.load())
-			var refused int
-			for i, p := range []string{"alpha", "beta"} {
-				var oe *lake.OwnerError
-				switch {
-				case errs[i] == nil && p != owner:
-					t.Errorf("round %d: %s admitted although the table belongs to %q", round, p, owner)
-				case errors.As(errs[i], &oe):
-					refused++
-				case errs[i] != nil:
-					t.Errorf("round %d: %s: %v", round, p, errs[i])
-				}
-			}
-			if refused != 1 {
-				t.Errorf("round %d: %d pipelines refused, want exactly 1 (owner %q, errors %v)", round, refused, owner, errs)
+	t.Run("claimed at once by two pipelines", func(t *testing.T) { testClaimRace(t, sqliteCatalog) })
+}
+
+// testClaimRace has two pipelines, in two processes, claim an unowned table at once: exactly one owns it and
+// the other is refused.
+func testClaimRace(t *testing.T, cat newCatalog) {
+	ctx := context.Background()
+	for round := range 5 {
+		l := newTestLakeOn(t, cat)
+		l.ensure()
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, p := range []string{"alpha", "beta"} {
+			lk := l.open()
+			wg.Go(func() { _, errs[i] = lk.EnsureTable(ctx, ownedBy(p, false, false, p+"_col")) })
+		}
+		wg.Wait()
+		owner, _ := props(l.load())
+		var refused int
+		for i, p := range []string{"alpha", "beta"} {
+			var oe *lake.OwnerError
+			switch {
+			case errs[i] == nil && p != owner:
+				t.Errorf("round %d: %s admitted although the table belongs to %q", round, p, owner)
+			case errors.As(errs[i], &oe):
+				refused++
+			case errs[i] != nil:
+				t.Errorf("round %d: %s: %v", round, p, errs[i])
 			}
 		}
-	})
+		if refused != 1 {
+			t.Errorf("round %d: %d pipelines refused, want exactly 1 (owner %q, errors %v)", round, refused, owner, errs)
+		}
+	}
 }
 
 // TestCommitChecksOwner: a pipeline admitted to a shared table is refused at its next commit once the owner
 // stops sharing it, and that commit's files are removed.
-func TestCommitChecksOwner(t *testing.T) {
+func TestCommitChecksOwner(t *testing.T) { testCommitChecksOwner(t, sqliteCatalog) }
+
+func testCommitChecksOwner(t *testing.T, cat newCatalog) {
 	ctx := context.Background()
-	l := newTestLake(t)
+	l := newTestLakeOn(t, cat)
 	if _, err := l.lk.EnsureTable(ctx, ownedBy("alpha", true, false, "")); err != nil {
 		t.Fatal(err)
 	}
-	beta, err := openLake(t, l.dir).EnsureTable(ctx, ownedBy("beta", true, false, ""))
+	beta, err := l.open().EnsureTable(ctx, ownedBy("beta", true, false, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
