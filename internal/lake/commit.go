@@ -95,6 +95,13 @@ func WriteFiles(ctx context.Context, t *table.Table, rec arrow.RecordBatch) ([]i
 		}
 		files = append(files, df)
 	}
+	if err := rio.failure(); err != nil {
+		// The writer reported success for a file whose write or close failed: none of these files is whole.
+		if rmErr := removeAll(rio, rio.created()); rmErr != nil {
+			return nil, fmt.Errorf("writing data files for %s: %w (removing the files it left: %v)", name, err, rmErr)
+		}
+		return nil, fmt.Errorf("writing data files for %s: %w", name, err)
+	}
 	return files, nil
 }
 

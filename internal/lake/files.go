@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sync"
 
@@ -19,6 +20,7 @@ type recordingIO struct {
 	icebergio.WriteFileIO
 	mu    sync.Mutex
 	paths []string
+	err   error // the first write or close error of a file it created
 }
 
 func (r *recordingIO) note(name string) {
@@ -29,7 +31,59 @@ func (r *recordingIO) note(name string) {
 
 func (r *recordingIO) Create(name string) (icebergio.FileWriter, error) {
 	r.note(name) // before: a create that fails halfway may still leave the file
-	return r.WriteFileIO.Create(name)
+	w, err := r.WriteFileIO.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &watchedWriter{FileWriter: w, io: r, name: name}, nil
+}
+
+func (r *recordingIO) failed(name string, err error) {
+	r.mu.Lock()
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: %w", name, err)
+	}
+	r.mu.Unlock()
+}
+
+// failure returns the first error a created file's write or close returned. The writer library does not
+// always report it (a data file whose close failed on a full disk was seen reported as written), so WriteFiles
+// checks it too.
+func (r *recordingIO) failure() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// watchedWriter reports its write and close errors to its recordingIO.
+type watchedWriter struct {
+	icebergio.FileWriter
+	io   *recordingIO
+	name string
+}
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	n, err := w.FileWriter.Write(p)
+	if err != nil {
+		w.io.failed(w.name, err)
+	}
+	return n, err
+}
+
+func (w *watchedWriter) ReadFrom(src io.Reader) (int64, error) {
+	n, err := w.FileWriter.ReadFrom(src)
+	if err != nil {
+		w.io.failed(w.name, err)
+	}
+	return n, err
+}
+
+func (w *watchedWriter) Close() error {
+	err := w.FileWriter.Close()
+	if err != nil {
+		w.io.failed(w.name, err)
+	}
+	return err
 }
 
 func (r *recordingIO) WriteFile(name string, p []byte) error {
