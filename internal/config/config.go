@@ -41,6 +41,9 @@ type Config struct {
 	Catalog Catalog
 	// HTTP is the host:port the HTTP server listens on (yaml: http).
 	HTTP string
+	// Maintenance says how the tables are kept healthy: compaction, snapshot expiry, orphan removal
+	// (yaml: maintenance; see maintenance.go).
+	Maintenance Maintenance
 	// Pipelines are the topic-to-table pipelines (yaml: pipelines).
 	Pipelines []Pipeline
 	// Path is the file the config was loaded from, "" for built-in defaults; it is not a YAML key.

@@ -21,12 +21,17 @@ import (
 // WriterProperty is the snapshot summary property naming the process (session) that made a snapshot.
 const WriterProperty = "bigfather.writer"
 
+// MaintenanceProperty is the snapshot summary property marking a snapshot made by table maintenance
+// (internal/maintain): "compaction" for a rewrite that replaces data files by files holding the same rows.
+const MaintenanceProperty = "bigfather.maintenance"
+
 // ErrHistoryGone means the snapshot to read from is no longer an ancestor of the current one (expired or
 // rolled back): the caller must start over from the current snapshot's full file list.
 var ErrHistoryGone = errors.New("snapshot is no longer in the table's history")
 
 // AddedSince returns the data files added by the snapshots after since up to the current one, leaving out
-// snapshots whose summary names skipWriter. since 0 means "from the start": every current data file.
+// snapshots whose summary names skipWriter and maintenance snapshots (MaintenanceProperty), whose files hold
+// rows earlier snapshots added. since 0 means "from the start": every current data file.
 func AddedSince(ctx context.Context, t *table.Table, since int64, skipWriter string) ([]string, error) {
 	cur := t.CurrentSnapshot()
 	if cur == nil || cur.SnapshotID == since {
@@ -49,7 +54,7 @@ func AddedSince(ctx context.Context, t *table.Table, since int64, skipWriter str
 	}
 	var files []string
 	for s := cur; s.SnapshotID != since; {
-		if s.Summary == nil || s.Summary.Properties[WriterProperty] != skipWriter || skipWriter == "" {
+		if !skipped(s, skipWriter) {
 			mfs, err := s.Manifests(fs)
 			if err != nil {
 				return nil, fmt.Errorf("reading manifests of snapshot %d: %w", s.SnapshotID, err)
@@ -77,6 +82,17 @@ func AddedSince(ctx context.Context, t *table.Table, since int64, skipWriter str
 		}
 	}
 	return files, nil
+}
+
+// skipped reports whether AddedSince leaves out the files s added: s is skipWriter's, or maintenance's.
+func skipped(s *table.Snapshot, skipWriter string) bool {
+	if s.Summary == nil {
+		return false
+	}
+	if s.Summary.Properties[MaintenanceProperty] != "" {
+		return true
+	}
+	return skipWriter != "" && s.Summary.Properties[WriterProperty] == skipWriter
 }
 
 // ReadColumns reads the named columns of local Parquet files, calling fn with each record batch (released
