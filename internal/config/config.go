@@ -92,11 +92,53 @@ func (s S3) String() string {
 // GoString is String, so %#v does not print the secret either.
 func (s S3) GoString() string { return s.String() }
 
-// Catalog holds the Iceberg catalog settings.
+// Catalog holds the Iceberg catalog settings. Every key but URI applies to an Iceberg REST catalog only.
 type Catalog struct {
 	// URI is sqlite://PATH, postgres://..., postgresql://... or http(s)://... for a REST catalog (yaml: uri).
 	URI string
+	// Warehouse is the warehouse the REST catalog is asked for (the `warehouse` parameter of GET /v1/config):
+	// a location or, for catalogs that serve several, a warehouse name. Empty means the top-level warehouse
+	// (yaml: warehouse).
+	Warehouse string
+	// Prefix is the path segment the catalog's routes sit under (/v1/PREFIX/namespaces...), when the server's
+	// config does not say it (yaml: prefix).
+	Prefix string
+	// Token is a bearer token sent with every request (yaml: token). Never shown in errors, logs or String.
+	Token string
+	// Credential is an OAuth2 client credential, CLIENT_ID:CLIENT_SECRET, exchanged for tokens at
+	// OAuth2ServerURI (yaml: credential). The secret is never shown in errors, logs or String.
+	Credential string
+	// OAuth2ServerURI is the OAuth2 token endpoint; empty means the catalog's own URI/v1/oauth/tokens
+	// (yaml: oauth2_server_uri).
+	OAuth2ServerURI string
+	// Scope is the OAuth2 scope requested with Credential; empty means "catalog" (yaml: scope).
+	Scope string
 }
+
+// REST reports whether the catalog is an Iceberg REST catalog.
+func (c Catalog) REST() bool {
+	return strings.HasPrefix(c.URI, "http://") || strings.HasPrefix(c.URI, "https://")
+}
+
+// String describes the settings with the token and the credential's secret redacted.
+func (c Catalog) String() string {
+	token, cred := "", ""
+	if c.Token != "" {
+		token = "<redacted>"
+	}
+	if c.Credential != "" {
+		id, _, ok := strings.Cut(c.Credential, ":")
+		cred = "<redacted>"
+		if ok {
+			cred = id + ":<redacted>"
+		}
+	}
+	return fmt.Sprintf("{uri: %q, warehouse: %q, prefix: %q, token: %q, credential: %q, oauth2_server_uri: %q, scope: %q}",
+		c.URI, c.Warehouse, c.Prefix, token, cred, c.OAuth2ServerURI, c.Scope)
+}
+
+// GoString is String, so %#v does not print the secrets either.
+func (c Catalog) GoString() string { return c.String() }
 
 // Pipeline describes one stream from Kafka topics into one Iceberg table.
 type Pipeline struct {

@@ -48,6 +48,13 @@ var s3Keys = []key[S3]{
 
 var catalogKeys = []key[Catalog]{
 	{name: "uri", def: "sqlite://./data/catalog.db", decode: set(str, func(c *Catalog) *string { return &c.URI })},
+	// The rest apply to REST catalogs only (see Validate) and have no defaults.
+	{name: "warehouse", decode: set(str, func(c *Catalog) *string { return &c.Warehouse })},
+	{name: "prefix", decode: set(str, func(c *Catalog) *string { return &c.Prefix })},
+	{name: "token", decode: set(str, func(c *Catalog) *string { return &c.Token })},
+	{name: "credential", decode: set(str, func(c *Catalog) *string { return &c.Credential })},
+	{name: "oauth2_server_uri", decode: set(str, func(c *Catalog) *string { return &c.OAuth2ServerURI })},
+	{name: "scope", decode: set(str, func(c *Catalog) *string { return &c.Scope })},
 }
 
 // pipelineKeys has no default for group: it derives from name (see Validate).

@@ -117,6 +117,7 @@ func (v *validator) config(opts ValidateOptions) {
 	v.warehouse(c.Warehouse)
 	v.s3(c)
 	v.catalog(c.Catalog.URI)
+	v.restCatalog(c)
 	if _, port, err := net.SplitHostPort(c.HTTP); err != nil || !isPort(port) {
 		v.fail("http", "expected host:port, got %q", c.HTTP)
 	}
@@ -246,6 +247,66 @@ func (v *validator) catalog(uri string) {
 		}
 	default:
 		v.fail("catalog.uri", "unsupported catalog URI %q (%s)", uri, want)
+	}
+}
+
+// restCatalog checks the REST catalog keys: they need an http(s):// catalog.uri, a token excludes a
+// credential, and the OAuth2 settings need a credential. The token and the credential's secret are added to
+// the values errors never show.
+func (v *validator) restCatalog(c *Config) {
+	cat := &c.Catalog
+	if len(cat.Token) >= 4 {
+		c.secrets = append(c.secrets, expansion{value: cat.Token, ref: "<redacted>"})
+	}
+	if cat.Credential != "" {
+		secret := cat.Credential
+		if _, s, ok := strings.Cut(cat.Credential, ":"); ok {
+			secret = s
+		}
+		if len(secret) >= 4 {
+			c.secrets = append(c.secrets, expansion{value: secret, ref: "<redacted>"})
+		}
+	}
+	keys := []struct {
+		name string
+		set  bool
+	}{
+		{"warehouse", cat.Warehouse != ""}, {"prefix", cat.Prefix != ""}, {"token", cat.Token != ""},
+		{"credential", cat.Credential != ""}, {"oauth2_server_uri", cat.OAuth2ServerURI != ""}, {"scope", cat.Scope != ""},
+	}
+	if !cat.REST() {
+		for _, k := range keys {
+			if k.set {
+				v.fail("catalog."+k.name, "applies only to an Iceberg REST catalog (an http(s):// catalog.uri)")
+			}
+		}
+		return
+	}
+	if cat.Prefix != "" && (strings.HasPrefix(cat.Prefix, "/") || strings.HasSuffix(cat.Prefix, "/") || strings.Contains(cat.Prefix, "//")) {
+		v.fail("catalog.prefix", "expected a path segment such as \"warehouse\" or \"a/b\", without leading or trailing slashes, got %q", cat.Prefix)
+	}
+	switch {
+	case cat.Token != "" && cat.Credential != "":
+		v.fail("catalog.credential", "give catalog.token or catalog.credential, not both")
+	case cat.Credential != "":
+		id, secret, ok := strings.Cut(cat.Credential, ":")
+		if !ok || id == "" || secret == "" {
+			v.fail("catalog.credential", "expected CLIENT_ID:CLIENT_SECRET")
+		}
+	}
+	if cat.Credential == "" {
+		if cat.OAuth2ServerURI != "" {
+			v.fail("catalog.oauth2_server_uri", "needs catalog.credential (the OAuth2 client credentials to exchange there)")
+		}
+		if cat.Scope != "" {
+			v.fail("catalog.scope", "needs catalog.credential (the scope is requested with the OAuth2 client credentials)")
+		}
+	}
+	if cat.OAuth2ServerURI != "" {
+		u, err := url.Parse(cat.OAuth2ServerURI)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			v.fail("catalog.oauth2_server_uri", "expected an http(s):// URL of the OAuth2 token endpoint, got %q", cat.OAuth2ServerURI)
+		}
 	}
 }
 
