@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/apache/iceberg-go/catalog"
-	"github.com/apache/iceberg-go/catalog/rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 	"github.com/uptrace/bun/driver/sqliteshim"
@@ -31,6 +30,7 @@ type Lake struct {
 	// custom ones (ownerRequirement) included; a REST server knows only Iceberg's own.
 	sqlCatalog bool
 	s3         S3         // how an s3:// warehouse is reached (s3.go)
+	rest       REST       // how a REST catalog is reached (rest.go)
 	cache      *fileCache // where remote data files are read from (cache.go); nil until first needed
 	cacheOnce  sync.Once
 	cacheErr   error
@@ -93,11 +93,11 @@ func Open(ctx context.Context, catalogURI, warehouse string, opts ...Option) (*L
 		l.file = &catalogFile{uri: "sqlite://" + path, path: path, dev: dev, ino: ino}
 		l.cat, l.closer, l.sqlCatalog = &guardedCatalog{Catalog: c, check: l.file.check}, db.Close, true
 	case strings.HasPrefix(catalogURI, "http://"), strings.HasPrefix(catalogURI, "https://"):
-		c, err := rest.NewCatalog(ctx, "bigfather", catalogURI, rest.WithWarehouseLocation(wh), rest.WithAdditionalProps(l.catalogProps()))
+		c, err := l.openREST(ctx, catalogURI) // rest.go: warehouse, prefix, token or OAuth2 credential
 		if err != nil {
-			return nil, fmt.Errorf("opening REST catalog %s: %w", RedactURI(catalogURI), err)
+			return nil, err
 		}
-		l.cat, l.closer = c, func() error { return nil }
+		l.cat, l.closer = c, c.Close
 	case strings.HasPrefix(catalogURI, "postgres://"), strings.HasPrefix(catalogURI, "postgresql://"):
 		c, db, err := openPostgres(ctx, catalogURI, l.catalogProps())
 		if err != nil {
