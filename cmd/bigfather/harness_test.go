@@ -114,6 +114,12 @@ type stageProc struct {
 // startStage runs `bigfather stage --config cfg args...`, logging to a file in the env dir.
 func (e *env) startStage(cfg string, args ...string) *stageProc {
 	e.t.Helper()
+	return e.startStageIn("", cfg, args...)
+}
+
+// startStageIn is startStage with dir as the process's working directory ("" for the test's).
+func (e *env) startStageIn(dir, cfg string, args ...string) *stageProc {
+	e.t.Helper()
 	logf, err := os.CreateTemp(e.dir, "stage-*.log")
 	if err != nil {
 		e.t.Fatal(err)
@@ -121,6 +127,7 @@ func (e *env) startStage(cfg string, args ...string) *stageProc {
 	cmd := exec.Command(binPath, append([]string{"stage", "--config", cfg, "--http", "off"}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "BIGFATHER_LOG_LEVEL=info")
+	cmd.Dir = dir
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}

@@ -129,6 +129,13 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	if opts.extra != nil {
 		g.Go(func() error { return opts.extra(gctx) })
 	}
+	if cfg.Maintenance.Interval > 0 {
+		mm := monitor.NewMaintenanceMetrics(metrics.Registry)
+		g.Go(func() error {
+			runMaintenance(gctx, lk, maintainedTables(derefPipelines(pipes)), cfg.Maintenance, mm, log)
+			return nil
+		})
+	}
 	log.Info("staging", "pipelines", len(pipes), "brokers", brokers, "catalog", lake.RedactURI(cfg.Catalog.URI), "warehouse", cfg.Warehouse)
 	if err := g.Wait(); err != nil {
 		return err
