@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -82,16 +83,16 @@ func derefPipelines(pipes []*config.Pipeline) []config.Pipeline {
 	return out
 }
 
-// runMaintenance maintains tables every interval until ctx ends, the first time one interval after start.
-// A failed run is logged and counted, never fatal: staging goes on, and the next run tries again.
+// runMaintenance maintains tables every interval (give or take a tenth, so processes sharing the tables
+// drift apart) until ctx ends, the first time about one interval after start. A failed run is logged and
+// counted, never fatal: staging goes on, and the next run tries again.
 func runMaintenance(ctx context.Context, lk *lake.Lake, tables []string, m config.Maintenance, mm *monitor.MaintenanceMetrics, log *slog.Logger) {
-	tick := time.NewTicker(m.Interval)
-	defer tick.Stop()
 	for {
+		wait := m.Interval - m.Interval/10 + time.Duration(rand.Int64N(int64(m.Interval/5)+1))
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(wait):
 		}
 		for _, name := range tables {
 			if ctx.Err() != nil {

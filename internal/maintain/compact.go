@@ -72,6 +72,11 @@ func Compact(ctx context.Context, t *table.Table, target int64) (CompactResult, 
 			table.CompactionTaskGroup{PartitionKey: g.PartitionKey, Tasks: g.Tasks, TotalSizeBytes: g.TotalSizeBytes},
 			table.WithCompactionTargetFileSize(target), table.WithCompactionScanConcurrency(2))
 		groups = append(groups, gr)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Another process compacted these files, expired their snapshots and removed them meanwhile.
+			res.Yielded = true
+			return fail(nil)
+		}
 		if err != nil {
 			return fail(fmt.Errorf("rewriting partition %s: %w", g.PartitionKey, err))
 		}

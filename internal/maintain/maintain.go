@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -111,11 +112,21 @@ func Table(ctx context.Context, lk *lake.Lake, name string, o Options) (Report, 
 		rep.SnapshotsExpired, t = n, nt
 	}
 	if o.OrphanAge > 0 {
-		n, b, err := RemoveOrphans(ctx, t, o.OrphanAge)
-		if err != nil {
-			return rep, fmt.Errorf("removing orphan files of %s: %w", name, err)
+		// Reading the files t references fails when another process expired those snapshots and removed their
+		// files meanwhile: read the table again and start over.
+		for attempt := 0; ; attempt++ {
+			n, b, err := RemoveOrphans(ctx, t, o.OrphanAge)
+			if err == nil {
+				rep.OrphansRemoved, rep.BytesRemoved = n, b
+				break
+			}
+			if !errors.Is(err, fs.ErrNotExist) || attempt >= 2 {
+				return rep, fmt.Errorf("removing orphan files of %s: %w", name, err)
+			}
+			if err := t.Refresh(ctx); err != nil {
+				return rep, fmt.Errorf("removing orphan files of %s: %w", name, err)
+			}
 		}
-		rep.OrphansRemoved, rep.BytesRemoved = n, b
 	}
 	st, err := Stats(ctx, t, o.TargetFileSize)
 	if err != nil {
