@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -102,6 +103,10 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	defer lk.Close()
 	metrics, health, control := monitor.NewMetrics(), monitor.NewHealth(), stage.NewControl()
 	g, gctx := errgroup.WithContext(ctx)
+	// /healthz names a store that stops answering (S3 down, Postgres restarting) while staging retries.
+	var stores storeHealth
+	health.Watch("stores", stores.get)
+	go lk.Watch(gctx, stores.set)
 	if opts.httpAddr != "" && opts.httpAddr != "off" {
 		srv, err := server.New(opts.httpAddr, metrics, health, control, log)
 		if err != nil {
@@ -143,4 +148,22 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	// A stop is graceful only if the catalog holding the commits is still the one opened (deleted or replaced:
 	// exit 1, whatever moment of a pipeline's retry loop the signal caught).
 	return lk.CheckCatalog()
+}
+
+// storeHealth holds the last result of the lake's store probe.
+type storeHealth struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (s *storeHealth) set(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+func (s *storeHealth) get() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }

@@ -68,6 +68,10 @@ type partState struct {
 	next int64 // next offset to accept; -1 until the first record arrives (start or end of the log)
 }
 
+// maxBackoff bounds the wait between sessions that keep failing (a store down): staging resumes within it of
+// the store's return.
+const maxBackoff = 30 * time.Second
+
 // errDropped marks batches that must not be committed because partitions were lost.
 var errDropped = errors.New("partitions lost: dropping buffered batches")
 
@@ -107,7 +111,9 @@ func Run(ctx context.Context, opts Options) error {
 	if w.p.OnReject.DLQTopic != "" {
 		e.produce = w.produceDLQ
 	}
+	backoff := time.Second
 	for {
+		committed := e.committedSeq.Load()
 		err := w.session(ctx)
 		if ctx.Err() != nil {
 			return err
@@ -116,14 +122,18 @@ func Run(ctx context.Context, opts Options) error {
 			opts.Health.Failed(w.p.Name, err, time.Now())
 			return err
 		}
+		if e.committedSeq.Load() != committed {
+			backoff = time.Second // the session committed: a new failure starts the backoff again
+		}
 		if err != nil {
 			opts.Health.Failed(w.p.Name, err, time.Now())
-			e.log.Error("staging failed; restarting the consumer from the tables' offsets", "err", err)
+			e.log.Error("staging failed; restarting the consumer from the tables' offsets", "err", err, "retry_in", backoff)
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(time.Second):
+			case <-time.After(backoff):
 			}
+			backoff = min(2*backoff, maxBackoff)
 		}
 		if w.blockedAt != nil {
 			if err := w.waitResume(ctx); err != nil {
