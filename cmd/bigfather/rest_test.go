@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,21 +62,8 @@ func TestRESTStageWithKills(t *testing.T) {
 	topic := "rest.events"
 	createTopic(t, e, topic, 4)
 	cfg := writeRESTConfig(e, srv, topic, "rest_events", "{interval: 1s, max_rows: 5000}")
-	seed := time.Now().UnixNano()
-	t.Logf("kill schedule seed %d", seed)
-	produced := make(chan error, 1)
-	go func() { produced <- produceCrashRecords(e, topic, valid, bad, 300*time.Millisecond) }()
-	killRepeatedly(t, e, cfg, kills, rand.New(rand.NewPCG(uint64(seed), 1)))
-	if err := <-produced; err != nil {
-		t.Fatal(err)
-	}
-	last := e.startStage(cfg)
 	main, rejected := "staging.rest_events", "staging.rest_events_rejected"
-	waitFor(t, 30*time.Second, "the stage process to start", func() bool { return strings.Contains(readFile(last.log), "msg=staging") })
-	waitFor(t, 120*time.Second, "every partition committed to the REST catalog's tables", func() bool { return s3CaughtUp(e, cfg, topic, main, rejected) })
-	if code := last.stop(t, 60*time.Second); code != 0 {
-		t.Fatalf("stage exited %d after SIGTERM; log:\n%s", code, last.tail())
-	}
+	last := e.stageWithKills(cfg, topic, valid, bad, kills, main, rejected)
 	if strings.Contains(readFile(last.log), testrest.SecretKey) {
 		t.Error("the stage log shows the secret")
 	}

@@ -75,6 +75,29 @@ func s3CaughtUp(e *env, cfgPath, topic string, tables ...string) bool {
 	return true
 }
 
+// stageWithKills produces valid events and bad malformed records to topic while `stage` on cfg is killed with
+// SIGKILL kills times, then runs it once more until every table stores the topic's end offsets (read through
+// the config, so any catalog and warehouse), stops it with SIGTERM requiring exit 0, and returns that process.
+func (e *env) stageWithKills(cfg, topic string, valid, bad, kills int, tables ...string) *stageProc {
+	t := e.t
+	t.Helper()
+	seed := time.Now().UnixNano()
+	t.Logf("kill schedule seed %d", seed)
+	produced := make(chan error, 1)
+	go func() { produced <- produceCrashRecords(e, topic, valid, bad, 300*time.Millisecond) }()
+	killRepeatedly(t, e, cfg, kills, rand.New(rand.NewPCG(uint64(seed), 1)))
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
+	last := e.startStage(cfg)
+	waitFor(t, 30*time.Second, "the stage process to start", func() bool { return strings.Contains(readFile(last.log), "msg=staging") })
+	waitFor(t, 120*time.Second, "every partition committed to "+strings.Join(tables, ", "), func() bool { return s3CaughtUp(e, cfg, topic, tables...) })
+	if code := last.stop(t, 60*time.Second); code != 0 {
+		t.Fatalf("stage exited %d after SIGTERM; log:\n%s", code, last.tail())
+	}
+	return last
+}
+
 // bigfatherSQL runs `bigfather sql --config cfg --format csv query` and returns its output and how long it took.
 func bigfatherSQL(t *testing.T, cfg, query string) (string, time.Duration) {
 	t.Helper()
@@ -104,21 +127,8 @@ func TestS3StageWithKills(t *testing.T) {
 	topic := "s3.events"
 	createTopic(t, e, topic, 4)
 	cfg := writeS3Config(e, srv, bucket, topic, "s3_events", "{interval: 1s, max_rows: 5000}")
-	seed := time.Now().UnixNano()
-	t.Logf("kill schedule seed %d", seed)
-	produced := make(chan error, 1)
-	go func() { produced <- produceCrashRecords(e, topic, valid, bad, 300*time.Millisecond) }()
-	killRepeatedly(t, e, cfg, kills, rand.New(rand.NewPCG(uint64(seed), 1)))
-	if err := <-produced; err != nil {
-		t.Fatal(err)
-	}
-	last := e.startStage(cfg)
 	main, rejected := "staging.s3_events", "staging.s3_events_rejected"
-	waitFor(t, 30*time.Second, "the stage process to start", func() bool { return strings.Contains(readFile(last.log), "msg=staging") })
-	waitFor(t, 120*time.Second, "every partition committed to the S3 tables", func() bool { return s3CaughtUp(e, cfg, topic, main, rejected) })
-	if code := last.stop(t, 60*time.Second); code != 0 {
-		t.Fatalf("stage exited %d after SIGTERM; log:\n%s", code, last.tail())
-	}
+	last := e.stageWithKills(cfg, topic, valid, bad, kills, main, rejected)
 	if strings.Contains(readFile(last.log), tests3.SecretKey) {
 		t.Error("the stage log shows the S3 secret")
 	}
