@@ -186,3 +186,26 @@ func queryTable(t *testing.T, lk *lake.Lake, name, sql string) [][]any {
 	}
 	return res.Rows
 }
+
+// TestStopWhileStarting: a stop that arrives while a worker is still starting (opening its tables, loading the
+// dedup index) is graceful: Run returns nil, so the process exits 0 having consumed nothing.
+func TestStopWhileStarting(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	lk, err := lake.Open(ctx, "sqlite://"+filepath.Join(dir, "catalog.db"), filepath.Join(dir, "warehouse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	p := &config.Pipeline{
+		Name: "starting", Topics: []string{"t"}, Start: "earliest", Format: "json", Group: "g",
+		Table:  config.Table{Name: "staging.starting", Columns: allTypes},
+		Commit: config.Commit{Interval: time.Second, MaxRows: 1000, MaxBytes: 64 << 20},
+		Dedup:  config.Dedup{Field: "id", TimeField: "ts", Window: time.Hour},
+	}
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := stage.Run(stopped, stage.Options{Pipeline: p, Brokers: []string{"127.0.0.1:1"}, Lake: lk, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		t.Fatalf("Run stopped while starting: %v, want nil", err)
+	}
+}

@@ -104,6 +104,9 @@ func Run(ctx context.Context, opts Options) error {
 	opts.Health.Starting(opts.Pipeline.Name)
 	e, err := newEngine(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting (loading the dedup index, say): nothing was consumed
+		}
 		return err
 	}
 	defer e.close()
