@@ -64,11 +64,18 @@ pipelines:
 
 	s3.Stop()
 	var body string
-	waitFor(t, 30*time.Second, "/healthz to name the stopped S3 store", func() bool {
-		var code int
-		code, body = httpGet("http://" + addr + "/healthz")
-		return code == 503 && strings.Contains(body, "warehouse s3://"+bucket+"/lake")
-	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, b := httpGet("http://" + addr + "/healthz")
+		body = b
+		if code == 503 && strings.Contains(body, "warehouse s3://"+bucket+"/lake") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz did not name the stopped S3 store within 60s: %d %s\nlog:\n%s", code, body, p.tail())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	if strings.Contains(body, tests3.SecretKey) {
 		t.Errorf("/healthz shows the S3 secret: %s", body)
 	}
