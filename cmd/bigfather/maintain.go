@@ -85,8 +85,11 @@ func derefPipelines(pipes []*config.Pipeline) []config.Pipeline {
 
 // runMaintenance maintains tables every interval (give or take a tenth, so processes sharing the tables
 // drift apart) until ctx ends, the first time about one interval after start. A failed run is logged and
-// counted, never fatal: staging goes on, and the next run tries again.
+// counted, never fatal: staging goes on, and the next run tries again. Runs that change nothing are only
+// counted; when ctx ends, one line sums up the runs this process made.
 func runMaintenance(ctx context.Context, lk *lake.Lake, tables []string, m config.Maintenance, mm *monitor.MaintenanceMetrics, log *slog.Logger) {
+	var runs, changed, failed int
+	defer func() { log.Info("maintenance stopped", "runs", runs, "changed", changed, "failed", failed) }()
 	for {
 		wait := m.Interval - m.Interval/10 + time.Duration(rand.Int64N(int64(m.Interval/5)+1))
 		select {
@@ -105,6 +108,8 @@ func runMaintenance(ctx context.Context, lk *lake.Lake, tables []string, m confi
 				if ctx.Err() != nil {
 					return
 				}
+				runs++
+				failed++
 				mm.Runs.WithLabelValues(name, "error").Inc()
 				log.Warn("maintenance failed", "table", name, "err", err)
 				continue
@@ -113,12 +118,14 @@ func runMaintenance(ctx context.Context, lk *lake.Lake, tables []string, m confi
 			default:
 				mm.Runs.WithLabelValues(name, "ok").Inc()
 			}
+			runs++
 			mm.DataFiles.WithLabelValues(name).Set(float64(rep.DataFiles))
 			mm.SmallFiles.WithLabelValues(name).Set(float64(rep.SmallFiles))
 			mm.Snapshots.WithLabelValues(name).Set(float64(rep.Snapshots))
 			mm.FilesRewritten.WithLabelValues(name).Add(float64(rep.FilesRewritten))
 			mm.BytesRemoved.WithLabelValues(name).Add(float64(rep.BytesRemoved))
 			if rep.FilesRewritten > 0 || rep.SnapshotsExpired > 0 || rep.OrphansRemoved > 0 || rep.Yielded {
+				changed++
 				log.Info("maintained", "table", name, "rewritten", rep.FilesRewritten, "written", rep.FilesWritten,
 					"yielded", rep.Yielded, "expired", rep.SnapshotsExpired, "orphans", rep.OrphansRemoved,
 					"bytes_removed", rep.BytesRemoved, "data_files", rep.DataFiles, "snapshots", rep.Snapshots, "took", rep.Took)
