@@ -13,6 +13,7 @@ import (
 
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/memlimit"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/quality"
 	"github.com/bigfather/bigfather/internal/server"
@@ -103,6 +104,15 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	defer lk.Close()
 	metrics, health, control := monitor.NewMetrics(), monitor.NewHealth(), stage.NewControl()
 	g, gctx := errgroup.WithContext(ctx)
+	// The batches are most of the memory: hold the process near what they need instead of the runtime's
+	// default of twice the live heap, which also keeps freed pages from piling up unreturned.
+	switch limit, src := memlimit.Apply(cfg.MemoryLimitFor(pipes)); src {
+	case memlimit.FromConfig:
+		log.Info("memory limit", "limit", memlimit.MiB(limit), "from", src)
+		go memlimit.Guard(gctx, 5*time.Second, log)
+	case memlimit.FromEnv:
+		log.Info("memory limit", "limit", memlimit.MiB(limit), "from", src)
+	}
 	// /healthz names a store that stops answering (S3 down, Postgres restarting) while staging retries.
 	var stores storeHealth
 	health.Watch("stores", stores.get)

@@ -44,6 +44,9 @@ type Config struct {
 	// Maintenance says how the tables are kept healthy: compaction, snapshot expiry, orphan removal
 	// (yaml: maintenance; see maintenance.go).
 	Maintenance Maintenance
+	// MemoryLimit is the soft limit on the Go memory of a stage or up process, in bytes, or MemoryLimitAuto
+	// (derived from the pipelines' batch sizes, see MemoryLimitFor) or MemoryLimitOff (yaml: memory_limit).
+	MemoryLimit int64
 	// Pipelines are the topic-to-table pipelines (yaml: pipelines).
 	Pipelines []Pipeline
 	// Path is the file the config was loaded from, "" for built-in defaults; it is not a YAML key.

@@ -29,6 +29,7 @@ var configKeys = []key[Config]{
 	{name: "catalog", def: "{}", decode: set(mapping(catalogKeys), func(c *Config) *Catalog { return &c.Catalog })},
 	{name: "http", def: defaultHTTP, decode: set(str, func(c *Config) *string { return &c.HTTP })},
 	{name: "maintenance", def: "{}", decode: set(mapping(maintenanceKeys), func(c *Config) *Maintenance { return &c.Maintenance })},
+	{name: "memory_limit", def: "auto", decode: set(memoryLimit, func(c *Config) *int64 { return &c.MemoryLimit })},
 	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},
 }
 
@@ -482,6 +483,24 @@ var sizeUnits = map[string]int64{
 }
 
 // size parses a byte count: an integer, or an integer with a unit such as 64MB or 128MiB.
+// memoryLimit is a size, "auto" (MemoryLimitAuto) or "off" (MemoryLimitOff).
+func memoryLimit(d *decoder, n *yaml.Node, path string) (int64, bool) {
+	if n = deref(n); n.Kind == yaml.ScalarNode {
+		switch strings.ToLower(n.Value) {
+		case "auto":
+			return MemoryLimitAuto, true
+		case "off":
+			return MemoryLimitOff, true
+		}
+	}
+	v, ok := size(d, n, path)
+	if ok && v < 64<<20 {
+		d.fail(n.Line, path, "expected auto, off or a size of at least 64MiB, got %q", n.Value)
+		return 0, false
+	}
+	return v, ok
+}
+
 func size(d *decoder, n *yaml.Node, path string) (int64, bool) {
 	const want = "a size like 128MiB or a number of bytes"
 	s, ok := scalar(d, n, path, want)

@@ -68,11 +68,18 @@ func (o Offsets) Get(tp TopicPartition) int64 {
 	return NoOffset
 }
 
-// WriteFiles writes rec as Parquet data files of t (split by t's partition spec) without committing them.
-// Files that never get committed are orphans; they are invisible to readers, which use snapshot file lists.
-// When writing fails, every file the write created (finished or not) is removed before it returns.
-func WriteFiles(ctx context.Context, t *table.Table, rec arrow.RecordBatch) ([]iceberg.DataFile, error) {
-	if rec.NumRows() == 0 {
+// writeSliceRows is how many rows WriteFiles hands the Parquet writer at a time.
+const writeSliceRows = 64 << 10
+
+// WriteFiles writes recs, in order, as Parquet data files of t (split by t's partition spec) without committing
+// them. Files that never get committed are orphans; they are invisible to readers, which use snapshot file
+// lists. When writing fails, every file the write created (finished or not) is removed before it returns.
+func WriteFiles(ctx context.Context, t *table.Table, recs ...arrow.RecordBatch) ([]iceberg.DataFile, error) {
+	var rows int64
+	for _, r := range recs {
+		rows += r.NumRows()
+	}
+	if rows == 0 {
 		return nil, nil
 	}
 	name := strings.Join(t.Identifier(), ".")
@@ -82,10 +89,19 @@ func WriteFiles(ctx context.Context, t *table.Table, rec arrow.RecordBatch) ([]i
 	}
 	// The same table, writing through rio (it commits nothing, so it needs no catalog).
 	wt := table.New(t.Identifier(), t.Metadata(), t.MetadataLocation(), func(context.Context) (icebergio.IO, error) { return rio, nil }, nil)
-	rec.Retain() // WriteRecords releases what it consumes.
-	one := func(yield func(arrow.RecordBatch, error) bool) { yield(rec, nil) }
+	// Fed in slices (zero-copy): the Parquet writer converts and encodes each slice's columns at once, so its
+	// scratch memory follows the slice, not the batch. The slices of one partition still fill the same files.
+	slices := func(yield func(arrow.RecordBatch, error) bool) {
+		for _, rec := range recs {
+			for lo := int64(0); lo < rec.NumRows(); lo += writeSliceRows {
+				if !yield(rec.NewSlice(lo, min(lo+writeSliceRows, rec.NumRows())), nil) { // WriteRecords releases each
+					return
+				}
+			}
+		}
+	}
 	var files []iceberg.DataFile
-	for df, err := range table.WriteRecords(ctx, wt, rec.Schema(), iter.Seq2[arrow.RecordBatch, error](one)) {
+	for df, err := range table.WriteRecords(ctx, wt, recs[0].Schema(), iter.Seq2[arrow.RecordBatch, error](slices)) {
 		if err != nil {
 			// The error comes last, once every writer stopped: nothing creates files any more.
 			if rmErr := removeAll(rio, rio.created()); rmErr != nil {

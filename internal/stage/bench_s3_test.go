@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bigfather/bigfather/internal/demo"
 	"github.com/bigfather/bigfather/internal/lake"
-	"github.com/bigfather/bigfather/internal/query"
 	"github.com/bigfather/bigfather/internal/tests3"
 )
 
@@ -67,30 +65,9 @@ func BenchmarkStageDemoEventsS3(b *testing.B) {
 // countThroughCache registers table's snapshot (downloading what the cache lacks) and counts its rows, as
 // `bigfather sql "select count(*) ..."` does after opening the lake; it returns how long that took.
 func countThroughCache(b *testing.B, lk *lake.Lake, table string, want int) time.Duration {
-	ctx := context.Background()
 	start := time.Now()
-	snap, err := lk.Snapshot(ctx, table)
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := query.Open(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close()
-	ns, name, _ := strings.Cut(table, ".")
-	qt := query.Table{Namespace: ns, Name: name, DataFiles: snap.DataFiles}
-	for _, c := range snap.Columns {
-		qt.Columns = append(qt.Columns, query.Column{Name: c.Name, Type: c.Type})
-	}
-	if err := eng.Register(ctx, qt); err != nil {
-		b.Fatal(err)
-	}
-	res, err := eng.Query(ctx, "select count(*) from "+table)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if got := res.Rows[0][0].(int64); got != int64(want) {
+	rows := queryTable(b, lk, table, "select count(*) from "+table)
+	if got := rows[0][0].(int64); got != int64(want) {
 		b.Fatalf("%s holds %d rows, want %d", table, got, want)
 	}
 	return time.Since(start)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/demo"
 	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/memlimit"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/stage"
 )
@@ -30,8 +32,8 @@ import (
 // embedded broker (in its own process, as under `bigfather broker`) on a real port, through the pipeline, into
 // Parquet files committed to Iceberg tables on disk. Each iteration stages the same events twice, into fresh
 // tables: plainly (the declared columns), then with the staging-quality path on (log definitions, cleansing,
-// two CEL enrichments, dedup). It reports both throughputs, their ratio and the staging process's peak
-// resident memory.
+// two CEL enrichments, dedup), under the memory limit `bigfather stage` sets (memory_limit: auto). It reports
+// both throughputs, their ratio and the staging process's peak resident memory.
 func BenchmarkStageDemoEvents(b *testing.B) {
 	n := 1_000_000
 	if v, err := strconv.Atoi(os.Getenv("BIGFATHER_BENCH_EVENTS")); err == nil && v > 0 {
@@ -84,6 +86,13 @@ func stageOnce(b *testing.B, addr string, n int, p *config.Pipeline) (time.Durat
 func stageInto(b *testing.B, lk *lake.Lake, addr string, n int, p *config.Pipeline) (time.Duration, int64) {
 	ctx := context.Background()
 	m := monitor.NewMetrics()
+	// The soft memory limit `bigfather stage` sets for this pipeline (memory_limit: auto).
+	cfg := config.Default(b.TempDir())
+	limit, _ := memlimit.Apply(cfg.MemoryLimitFor([]*config.Pipeline{p}))
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	if limit != math.MaxInt64 {
+		b.Logf("memory limit %s", memlimit.MiB(limit))
+	}
 	debug.FreeOSMemory()
 	resetPeakRSS()
 	start := time.Now()

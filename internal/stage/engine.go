@@ -451,7 +451,9 @@ func (e *engine) startCommitter(groupCommit func(ctx context.Context, consumed l
 	e.failMu.Lock()
 	e.failure = nil
 	e.failMu.Unlock()
-	e.queue = make(chan *batch, 1)
+	// Unbuffered: seal waits until the committer takes the batch, so a pipeline holds at most two batches (one
+	// being written and committed, one filling).
+	e.queue = make(chan *batch)
 	e.committerDone = make(chan struct{})
 	// /healthz fails while the catalog is not the file the process opened, also when nothing is committing.
 	e.health.Watch("catalog", e.lk.CheckCatalog)
@@ -542,7 +544,7 @@ func (e *engine) commitLoop(queue <-chan *batch, done chan<- struct{}, groupComm
 			}
 		}
 		for _, part := range b.parts {
-			part.rec.Release()
+			part.release()
 		}
 		if b.done != nil {
 			close(b.done)
@@ -556,7 +558,7 @@ func (e *engine) storeOffsets(ctx context.Context, offsets lake.Offsets) error {
 	for _, s := range e.sinks {
 		empty := s.seal()
 		_, _, _, err := s.commit(ctx, e.commitOptions(s), empty, offsets)
-		empty.rec.Release()
+		empty.release()
 		if err != nil {
 			return err
 		}

@@ -41,18 +41,29 @@ func (m *bitmask) equal(o *bitmask) bool {
 	return true
 }
 
-// filter returns rec without the dropped rows.
-func (m *bitmask) filter(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-	b := array.NewBooleanBuilder(memory.DefaultAllocator)
-	defer b.Release()
-	for _, d := range m.dropped {
-		b.Append(!d)
-	}
-	keep := b.NewBooleanArray()
-	defer keep.Release()
-	out, err := compute.FilterRecordBatch(ctx, rec, keep, compute.DefaultFilterOptions())
-	if err != nil {
-		return nil, fmt.Errorf("dropping duplicate rows: %w", err)
+// filter returns the chunks of a batch without the dropped rows (the mask numbers the rows across chunks).
+func (m *bitmask) filter(ctx context.Context, recs []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	out := make([]arrow.RecordBatch, 0, len(recs))
+	off := 0
+	for _, rec := range recs {
+		n := int(rec.NumRows())
+		b := array.NewBooleanBuilder(memory.DefaultAllocator)
+		b.Reserve(n)
+		for _, d := range m.dropped[off : off+n] {
+			b.UnsafeAppend(!d)
+		}
+		off += n
+		keep := b.NewBooleanArray()
+		b.Release()
+		kept, err := compute.FilterRecordBatch(ctx, rec, keep, compute.DefaultFilterOptions())
+		keep.Release()
+		if err != nil {
+			for _, r := range out {
+				r.Release()
+			}
+			return nil, fmt.Errorf("dropping duplicate rows: %w", err)
+		}
+		out = append(out, kept)
 	}
 	return out, nil
 }

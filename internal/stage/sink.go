@@ -49,12 +49,15 @@ func RejectedTableSpec(p *config.Pipeline) lake.TableSpec {
 // committer owns tbl and stored. The two meet only while the committer is drained (worker.drain), so the
 // channel hand-off orders every access.
 type sink struct {
-	name  string
-	own   lake.Ownership // the pipeline's terms of ownership of the table, checked at every commit
-	tbl   *table.Table
-	rb    *array.RecordBuilder
-	rows  int
-	bytes int64
+	name string
+	own  lake.Ownership // the pipeline's terms of ownership of the table, checked at every commit
+	tbl  *table.Table
+	// The buffered rows: chunks of chunkRows rows, then the builder of the next chunk.
+	chunks []arrow.RecordBatch
+	rb     *array.RecordBuilder
+	rows   int // in the chunks and the builder
+	inRB   int // in the builder
+	bytes  int64
 	// stored holds the next offset the table stores per partition, as of the last read or commit.
 	stored lake.Offsets
 	// skipBelow holds, per partition, the stored offset read when the partition was assigned: records below it
@@ -183,7 +186,44 @@ func (s *sink) addMeta(r *row.Meta, size int, ingestedAt int64) {
 		b.AppendNull()
 	}
 	s.rows++
+	s.inRB++
 	s.bytes += int64(size)
+	if s.inRB == chunkRows {
+		s.cut(true)
+	}
+}
+
+// chunkRows is how many rows a sink buffers per Arrow record batch. A batch grows chunk by chunk, so its memory
+// follows its rows and no buffer is ever copied to grow past a batch's worth of rows.
+const chunkRows = 32 << 10
+
+// cut ends the builder's chunk. With next, it sizes the builder for a chunk like this one (an eighth more room
+// for strings), so the next chunk fills without growing a buffer.
+func (s *sink) cut(next bool) {
+	if s.inRB == 0 {
+		return
+	}
+	var data []int
+	if next {
+		for _, b := range s.rb.Fields() {
+			if v, ok := b.(interface{ DataLen() int }); ok {
+				data = append(data, v.DataLen())
+			}
+		}
+	}
+	s.chunks = append(s.chunks, s.rb.NewRecordBatch())
+	s.inRB = 0
+	if !next {
+		return
+	}
+	s.rb.Reserve(chunkRows)
+	i := 0
+	for _, b := range s.rb.Fields() {
+		if v, ok := b.(interface{ ReserveData(int) }); ok {
+			v.ReserveData(data[i] + data[i]/8)
+			i++
+		}
+	}
 }
 
 // addRow appends a checked record to a table's buffer; key is its dedup identity (ignored without dedup).
@@ -221,23 +261,30 @@ func (s *sink) addRejected(meta *row.Meta, value []byte, code, reason, field str
 
 // sealed is one table's part of a batch.
 type sealed struct {
-	rec  arrow.RecordBatch
+	recs []arrow.RecordBatch // the rows, in chunks
+	rows int64
 	keys []rowKey // with dedup: one per row
 }
 
-// seal hands out the buffered rows and starts an empty buffer sized like the last one.
-func (s *sink) seal() sealed {
-	out := sealed{rec: s.rb.NewRecordBatch(), keys: s.keys}
-	rows := s.rows
-	s.rows, s.bytes, s.keys = 0, 0, nil
-	if rows > 0 {
-		s.rb.Reserve(rows)
+func (b sealed) release() {
+	for _, r := range b.recs {
+		r.Release()
 	}
+}
+
+// seal hands out the buffered rows; the sink starts empty.
+func (s *sink) seal() sealed {
+	s.cut(false)
+	out := sealed{recs: s.chunks, rows: int64(s.rows), keys: s.keys}
+	if len(out.recs) == 0 {
+		out.recs = []arrow.RecordBatch{s.rb.NewRecordBatch()} // empty, with the schema
+	}
+	s.chunks, s.rows, s.bytes, s.keys = nil, 0, 0, nil
 	return out
 }
 
 // discard drops the buffered rows.
-func (s *sink) discard() { s.seal().rec.Release() }
+func (s *sink) discard() { s.seal().release() }
 
 // progress returns, for the partitions whose consumed position passed what the table stores, the offsets the
 // table stores now (from) and the ones to store (next).
@@ -268,7 +315,7 @@ type commitOptions struct {
 // the rows committed and the rows dedup dropped.
 func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed lake.Offsets) (rows, dropped int64, conflicts int, err error) {
 	from, next := s.progress(consumed)
-	if len(next) == 0 && b.rec.NumRows() == 0 {
+	if len(next) == 0 && b.rows == 0 {
 		return 0, 0, 0, nil
 	}
 	var files []iceberg.DataFile
@@ -283,17 +330,18 @@ func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed l
 		if files != nil && mask.equal(written) {
 			return files, nil
 		}
-		rec := b.rec
+		recs, kept := b.recs, b.rows
 		if mask != nil {
-			if rec, err = mask.filter(ctx, b.rec); err != nil {
+			if recs, err = mask.filter(ctx, b.recs); err != nil {
 				return nil, err
 			}
-			defer rec.Release()
+			defer sealed{recs: recs}.release()
+			kept = b.rows - int64(mask.n)
 		}
-		if files, err = lake.WriteFiles(ctx, t, rec); err != nil {
+		if files, err = lake.WriteFiles(ctx, t, recs...); err != nil {
 			return nil, err
 		}
-		written, rows, dropped = mask, rec.NumRows(), b.rec.NumRows()-rec.NumRows()
+		written, rows, dropped = mask, kept, b.rows-kept
 		return files, nil
 	}
 	res, err := lake.Commit(ctx, s.tbl, lake.Batch{

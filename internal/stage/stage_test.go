@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,7 +162,8 @@ func TestStageTypesAndTransforms(t *testing.T) {
 	}
 }
 
-func queryTable(t *testing.T, lk *lake.Lake, name, sql string) [][]any {
+// queryTable runs sql over the current snapshot of the table name, as `bigfather sql` does, and returns its rows.
+func queryTable(t testing.TB, lk *lake.Lake, name, sql string) [][]any {
 	t.Helper()
 	ctx := context.Background()
 	snap, err := lk.Snapshot(ctx, name)
@@ -173,7 +175,8 @@ func queryTable(t *testing.T, lk *lake.Lake, name, sql string) [][]any {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	qt := query.Table{Namespace: "staging", Name: name[len("staging."):], DataFiles: snap.DataFiles, PositionDeletes: snap.DeleteFiles}
+	ns, table, _ := strings.Cut(name, ".")
+	qt := query.Table{Namespace: ns, Name: table, DataFiles: snap.DataFiles, PositionDeletes: snap.DeleteFiles}
 	for _, c := range snap.Columns {
 		qt.Columns = append(qt.Columns, query.Column{Name: c.Name, Type: c.Type})
 	}

@@ -159,8 +159,8 @@ func (w *worker) newClient() (*kgo.Client, error) {
 		kgo.SessionTimeout(w.opts.SessionTimeout),
 		kgo.HeartbeatInterval(min(w.opts.SessionTimeout/5, 3*time.Second)),
 		// 8 MiB per fetch keeps fetch buffers small (a 64 MiB fetch holds ~400 MiB decoded) at full speed.
-		kgo.FetchMaxBytes(8 << 20),
-		kgo.FetchMaxPartitionBytes(2 << 20),
+		kgo.FetchMaxBytes(4 << 20),
+		kgo.FetchMaxPartitionBytes(1 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.ClientID("bigfather-stage"),
 		// Partitions a topic gains are found at the next metadata refresh (default 5m).
