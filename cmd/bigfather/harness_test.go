@@ -172,6 +172,16 @@ func (p *stageProc) tail() string {
 	return s
 }
 
+// stageLogTails returns the end of every stage process's log in the env, each under its file name.
+func (e *env) stageLogTails() string {
+	logs, _ := filepath.Glob(filepath.Join(e.dir, "stage-*.log"))
+	var b strings.Builder
+	for _, l := range logs {
+		fmt.Fprintf(&b, "== %s\n%s\n", filepath.Base(l), (&stageProc{log: l}).tail())
+	}
+	return b.String()
+}
+
 // client returns a franz-go client of the env's broker that may create topics.
 func (e *env) client(opts ...kgo.Opt) *kgo.Client {
 	e.t.Helper()

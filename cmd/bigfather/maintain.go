@@ -124,10 +124,10 @@ func runMaintenance(ctx context.Context, lk *lake.Lake, tables []string, m confi
 			mm.Snapshots.WithLabelValues(name).Set(float64(rep.Snapshots))
 			mm.FilesRewritten.WithLabelValues(name).Add(float64(rep.FilesRewritten))
 			mm.BytesRemoved.WithLabelValues(name).Add(float64(rep.BytesRemoved))
-			if rep.FilesRewritten > 0 || rep.SnapshotsExpired > 0 || rep.OrphansRemoved > 0 || rep.Yielded {
+			if rep.FilesRewritten > 0 || rep.ManifestsMerged > 0 || rep.SnapshotsExpired > 0 || rep.OrphansRemoved > 0 || rep.Yielded {
 				changed++
 				log.Info("maintained", "table", name, "rewritten", rep.FilesRewritten, "written", rep.FilesWritten,
-					"yielded", rep.Yielded, "expired", rep.SnapshotsExpired, "orphans", rep.OrphansRemoved,
+					"manifests_merged", rep.ManifestsMerged, "yielded", rep.Yielded, "expired", rep.SnapshotsExpired, "orphans", rep.OrphansRemoved,
 					"bytes_removed", rep.BytesRemoved, "data_files", rep.DataFiles, "snapshots", rep.Snapshots, "took", rep.Took)
 			}
 		}

@@ -19,9 +19,10 @@ import (
 	"github.com/bigfather/bigfather/internal/maintain"
 )
 
-// TestMaintenanceUnderLoad (acceptance 2, reduced for CI time): two stage processes with dedup commit every
-// 200 ms (many small files) while maintenance runs every 2 s inside them (compaction to 1 MiB files, snapshots
-// kept for 1 s but at least 2, orphans deleted after 5 s), and one of them is killed with SIGKILL twice. The
+// TestMaintenanceUnderLoad (acceptance 2): two stage processes with dedup commit every 200 ms (many small
+// files) while 100,000 events are staged and maintenance runs every 2 s inside them (compaction to 8 MiB files,
+// snapshots kept for 1 s but at least 2, orphans deleted after 5 s), and one of them is killed with SIGKILL
+// three times. The
 // tables end exact (rows, distinct ids, distinct positions; duplicates dropped); after `bigfather maintain`
 // the main table holds one data file per partition and 2 snapshots, every file under each table's location
 // is referenced by its metadata (the orphans of killed batches and compactions gone), and queries give the
@@ -30,13 +31,13 @@ func TestMaintenanceUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: skipped in -short mode")
 	}
-	const unique, dups, bad, kills = 20_000, 1_000, 100, 2
+	const unique, dups, bad, kills = 100_000, 5_000, 500, 3
 	e := newEnv(t)
 	topic := "maint.events"
 	createTopic(t, e, topic, 8)
 	cfg := e.writePipelineConfig(topic, "maint_events", "{interval: 200ms, max_rows: 5000}",
 		"    dedup: {field: event_id, window: 24h}\n"+
-			"maintenance: {interval: 2s, target_file_size: 1MiB, snapshot_retention: 1s, min_snapshots: 2, orphan_age: 5s}\n")
+			"maintenance: {interval: 2s, target_file_size: 8MiB, snapshot_retention: 1s, min_snapshots: 2, orphan_age: 5s}\n")
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
 	t.Logf("seed %d", seed)
@@ -64,6 +65,9 @@ func TestMaintenanceUnderLoad(t *testing.T) {
 		log := readFile(p.log)
 		if !regexp.MustCompile(`msg="maintenance stopped" runs=[1-9]`).MatchString(log) {
 			t.Errorf("no scheduled maintenance run summed up by %s; log:\n%s", p.log, p.tail())
+		}
+		if !strings.Contains(log, `msg="memory limit" limit=384MiB from=memory_limit`) {
+			t.Errorf("%s does not log the memory limit memory_limit: auto gives one pipeline (384MiB)", p.log)
 		}
 		if strings.Contains(log, "maintenance failed") {
 			t.Errorf("a scheduled maintenance run failed; log:\n%s", p.tail())
@@ -120,12 +124,12 @@ func TestMaintenanceUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := maintain.Stats(ctx, tbl, 1<<20)
+		st, err := maintain.Stats(ctx, tbl, 8<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d data files, %d snapshots", name, st.DataFiles, st.Snapshots)
-		// Every event falls on one day: one partition, so one file (all of it is under the 1 MiB target);
+		// Every event falls on one day: one partition, so one file (all of it is under the 8 MiB target);
 		// the rejected table may span two days of _ingested_at.
 		if st.DataFiles > 2 || (name == main && st.DataFiles != 1) {
 			t.Errorf("%s holds %d data files after compaction, want one per partition", name, st.DataFiles)

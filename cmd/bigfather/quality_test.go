@@ -47,9 +47,11 @@ func killRepeatedly(t *testing.T, e *env, cfg string, times int, rng *rand.Rand,
 	t.Helper()
 	for i := 0; i < times; i++ {
 		p := e.startStage(cfg, args...)
-		waitFor(t, 60*time.Second, "the victim to own partitions", func() bool {
-			return strings.Contains(readFile(p.log), "partitions assigned")
-		})
+		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(readFile(p.log), "partitions assigned"); time.Sleep(250 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("victim %d owns no partitions after 60s; the stage logs:\n%s", i+1, e.stageLogTails())
+			}
+		}
 		time.Sleep(time.Duration(200+rng.IntN(1500)) * time.Millisecond)
 		p.kill(t)
 	}

@@ -46,6 +46,8 @@ type Report struct {
 	FilesRewritten, FilesWritten int
 	BytesRewritten, BytesWritten int64
 	Yielded                      bool
+	// Manifests: small data manifests merged, and the manifests written in their place.
+	ManifestsMerged, ManifestsWritten int
 	// Expiry: snapshots removed from the table's history.
 	SnapshotsExpired int
 	// Orphans: files deleted and their bytes.
@@ -63,6 +65,9 @@ func (r Report) String() string {
 		r.FilesWritten, Bytes(r.BytesWritten))
 	if r.Yielded {
 		s += " (yielded to staging; retried next run)"
+	}
+	if r.ManifestsMerged > 0 {
+		s += fmt.Sprintf(", merged %d manifests into %d", r.ManifestsMerged, r.ManifestsWritten)
 	}
 	return s + fmt.Sprintf(", expired %d snapshots, removed %d orphan files (%s); now %d data files (%d small), %d snapshots",
 		r.SnapshotsExpired, r.OrphansRemoved, Bytes(r.BytesRemoved), r.DataFiles, r.SmallFiles, r.Snapshots)
@@ -82,8 +87,8 @@ func Bytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// Table runs compaction, snapshot expiry and orphan removal on the table named "namespace.table", in that
-// order, so the files compaction replaced leave with the snapshots that listed them. A table that does not
+// Table runs compaction (with the merge of small manifests), snapshot expiry and orphan removal on the table
+// named "namespace.table", in that order, so the files compaction replaced leave with the snapshots that listed them. A table that does not
 // exist yet is skipped (zero report, no error).
 func Table(ctx context.Context, lk *lake.Lake, name string, o Options) (Report, error) {
 	start := time.Now()
@@ -103,6 +108,12 @@ func Table(ctx context.Context, lk *lake.Lake, name string, o Options) (Report, 
 		rep.FilesRewritten, rep.FilesWritten, rep.BytesRewritten, rep.BytesWritten, rep.Yielded =
 			c.FilesRewritten, c.FilesWritten, c.BytesRewritten, c.BytesWritten, c.Yielded
 		t = c.Table
+		m, err := MergeManifests(ctx, t)
+		if err != nil {
+			return rep, fmt.Errorf("merging the manifests of %s: %w", name, err)
+		}
+		rep.ManifestsMerged, rep.ManifestsWritten, t = m.Replaced, m.Written, m.Table
+		rep.Yielded = rep.Yielded || m.Yielded
 	}
 	if o.MinSnapshots > 0 {
 		n, nt, err := Expire(ctx, t, o.SnapshotRetention, o.MinSnapshots)

@@ -421,3 +421,80 @@ func assertAllReferenced(t *testing.T, tbl *table.Table) {
 		return nil
 	})
 }
+
+// manifestCount is how many data manifests t's current snapshot lists.
+func manifestCount(t *testing.T, tbl *table.Table) int {
+	t.Helper()
+	fsys, err := tbl.FS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := tbl.CurrentSnapshot().Manifests(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		if mf.ManifestContent() == iceberg.ManifestContentData {
+			n++
+		}
+	}
+	return n
+}
+
+// TestMergeManifests: 12 staging commits leave 12 small manifests; the merge replaces them with one, keeping
+// the rows, the data files and every offset property, and dedup's incremental reader still finds exactly the
+// other writer's files since a snapshot before the merge. Below 8 small manifests nothing happens.
+func TestMergeManifests(t *testing.T) {
+	w := newWorld(t)
+	tbl := w.load(w.lk)
+	for i := int64(0); i < 6; i++ {
+		tbl = w.commit(tbl, "me", seq(i*10, i*10+10), i*10+10)
+	}
+	res, err := maintain.MergeManifests(context.Background(), tbl)
+	if err != nil || res.Replaced != 0 {
+		t.Fatalf("6 manifests: %+v, %v; want nothing merged", res, err)
+	}
+	since := tbl.CurrentSnapshot().SnapshotID
+	var otherFiles []string
+	for i := int64(6); i < 12; i++ {
+		tbl = w.commit(tbl, "other", seq(i*10, i*10+10), i*10+10)
+		otherFiles = append(otherFiles, addedBy(tbl)...)
+	}
+	slices.Sort(otherFiles)
+	before, props, files := rows(t, tbl), offsetProps(tbl), dataFiles(t, tbl)
+	if n := manifestCount(t, tbl); n != 12 {
+		t.Fatalf("%d manifests after 12 commits, want 12", n)
+	}
+	res, err = maintain.MergeManifests(context.Background(), tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replaced != 12 || res.Written != 1 || res.Yielded {
+		t.Errorf("merge %+v: want 12 manifests replaced by 1", res)
+	}
+	after := w.load(w.open())
+	if n := manifestCount(t, after); n != 1 {
+		t.Errorf("%d manifests after the merge, want 1", n)
+	}
+	if got := rows(t, after); !slices.Equal(got, before) || len(got) != 120 {
+		t.Errorf("rows after the merge: %d (sum %d), want the same %d (sum %d)", len(got), sum(got), len(before), sum(before))
+	}
+	if got := dataFiles(t, after); got != files {
+		t.Errorf("%d data files after the merge, want the same %d", got, files)
+	}
+	if got := offsetProps(after); !maps.Equal(got, props) || len(got) != 1 {
+		t.Errorf("offset properties after the merge %v, want %v", got, props)
+	}
+	got, err := lake.AddedSince(context.Background(), after, since, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, otherFiles) {
+		t.Errorf("AddedSince after the merge = %v, want only the other writer's files %v", got, otherFiles)
+	}
+	if res, err := maintain.MergeManifests(context.Background(), after); err != nil || res.Replaced != 0 {
+		t.Errorf("second merge: %+v, %v; want nothing merged", res, err)
+	}
+}
