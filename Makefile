@@ -8,7 +8,7 @@ test:
 	go test ./...
 
 bench:
-	go test -run '^$$' -bench StageDemoEvents -benchtime 1x ./internal/stage/
+	go test -run '^$$' -bench 'StageDemoEvents|JoinPause' -benchtime 1x ./internal/stage/
 
 build:
 	go build -o bigfather ./cmd/bigfather

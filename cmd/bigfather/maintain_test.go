@@ -66,8 +66,8 @@ func TestMaintenanceUnderLoad(t *testing.T) {
 		if !regexp.MustCompile(`msg="maintenance stopped" runs=[1-9]`).MatchString(log) {
 			t.Errorf("no scheduled maintenance run summed up by %s; log:\n%s", p.log, p.tail())
 		}
-		if !strings.Contains(log, `msg="memory limit" limit=384MiB from=memory_limit`) {
-			t.Errorf("%s does not log the memory limit memory_limit: auto gives one pipeline (384MiB)", p.log)
+		if !strings.Contains(log, `msg="memory limit" limit=352MiB from=memory_limit`) {
+			t.Errorf("%s does not log the memory limit memory_limit: auto gives one pipeline (352MiB)", p.log)
 		}
 		if strings.Contains(log, "maintenance failed") {
 			t.Errorf("a scheduled maintenance run failed; log:\n%s", p.tail())

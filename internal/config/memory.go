@@ -10,7 +10,7 @@ const (
 
 // processMemory is what a stage process needs besides its pipelines' batches: fetch buffers, the Parquet
 // writer's pages, the dedup index of a day of demo traffic, the runtime.
-const processMemory = 128 << 20
+const processMemory = 96 << 20
 
 // minAutoMemoryLimit is the least memory_limit auto gives.
 const minAutoMemoryLimit = 320 << 20
@@ -18,7 +18,7 @@ const minAutoMemoryLimit = 320 << 20
 // MemoryLimitFor is the limit memory_limit asks for in a process running pipes: a size in bytes, or
 // MemoryLimitOff. "auto" stands for processMemory plus, per pipeline, two batches of max_bytes (one filling
 // while the one before is written and committed), at least 320MiB; with the defaults (one pipeline, max_bytes
-// 128MiB) that is 384MiB.
+// 128MiB) that is 352MiB.
 func (c *Config) MemoryLimitFor(pipes []*Pipeline) int64 {
 	if c.MemoryLimit != MemoryLimitAuto {
 		return c.MemoryLimit

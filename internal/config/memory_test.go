@@ -11,8 +11,8 @@ func TestMemoryLimit(t *testing.T) {
 		pipes func(*Config) []*Pipeline
 		want  int64
 	}{
-		{"absent is auto: 128MiB + 2 batches of 128MiB", "", one, 384 << 20},
-		{"auto with two pipelines", "memory_limit: auto\n", two, (128 + 4*128) << 20},
+		{"absent is auto: 96MiB + 2 batches of 128MiB", "", one, 352 << 20},
+		{"auto with two pipelines", "memory_limit: auto\n", two, (96 + 4*128) << 20},
 		{"auto never below 320MiB", "memory_limit: AUTO\n", func(c *Config) []*Pipeline {
 			c.Pipelines[0].Commit.MaxBytes = 16 << 20
 			return one(c)
