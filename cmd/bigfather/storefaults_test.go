@@ -58,8 +58,8 @@ pipelines:
 	go func() { produced <- produceCrashRecords(e, topic, valid, bad, 2*time.Second) }()
 	main, rejected := "staging.fault_events", "staging.fault_events_rejected"
 	waitFor(t, 60*time.Second, "a first commit", func() bool {
-		code, _ := httpGet("http://" + addr + "/healthz")
-		return code == 200 && strings.Contains(readFile(p.log), "msg=staging")
+		code, body := httpGet("http://" + addr + "/healthz")
+		return code == 200 && strings.Contains(body, `"last_commit"`)
 	})
 
 	s3.Stop()

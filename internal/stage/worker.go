@@ -102,12 +102,9 @@ type worker struct {
 func Run(ctx context.Context, opts Options) error {
 	opts.defaults()
 	opts.Health.Starting(opts.Pipeline.Name)
-	e, err := newEngine(ctx, opts)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while starting (loading the dedup index, say): nothing was consumed
-		}
-		return err
+	e, err := startEngine(ctx, opts)
+	if err != nil || e == nil {
+		return err // nil with no engine: stopped while starting (loading the dedup index, say), nothing consumed
 	}
 	defer e.close()
 	w := &worker{opts: opts, p: opts.Pipeline, e: e}
@@ -146,6 +143,44 @@ func Run(ctx context.Context, opts Options) error {
 	}
 }
 
+// startEngine opens the pipeline's tables and state. A failure while a store (catalog or warehouse) does not
+// answer is retried with backoff, the pipeline failing in /healthz meanwhile, as a failed session is: a process
+// that starts while S3 or Postgres blips must wait for it, not exit. A failure while every store answers is
+// tried once more (the store may have come back just after failing the attempt) and then returned: a table that
+// does not fit the config, say. It returns nil, nil when ctx ends first.
+func startEngine(ctx context.Context, opts Options) (*engine, error) {
+	backoff := time.Second
+	healthyFailures := 0
+	for {
+		e, err := newEngine(ctx, opts)
+		if err == nil || ctx.Err() != nil {
+			return e, nil
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		down := opts.Lake.Probe(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if down == nil {
+			if healthyFailures++; healthyFailures > 1 {
+				return nil, err
+			}
+		} else {
+			healthyFailures = 0
+		}
+		opts.Health.Failed(opts.Pipeline.Name, err, time.Now())
+		opts.Logger.Error("starting the pipeline failed; retrying", "pipeline", opts.Pipeline.Name,
+			"err", err, "store", down, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
 func (w *worker) newClient() (*kgo.Client, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(w.opts.Brokers...),
@@ -158,7 +193,7 @@ func (w *worker) newClient() (*kgo.Client, error) {
 		kgo.OnPartitionsLost(w.onLost),
 		kgo.SessionTimeout(w.opts.SessionTimeout),
 		kgo.HeartbeatInterval(min(w.opts.SessionTimeout/5, 3*time.Second)),
-		// 8 MiB per fetch keeps fetch buffers small (a 64 MiB fetch holds ~400 MiB decoded) at full speed.
+		// 4 MiB per fetch keeps fetch buffers small (a 64 MiB fetch holds ~400 MiB decoded) at full speed.
 		kgo.FetchMaxBytes(4 << 20),
 		kgo.FetchMaxPartitionBytes(1 << 20),
 		kgo.FetchMaxWait(500 * time.Millisecond),
