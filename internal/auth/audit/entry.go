@@ -1,5 +1,9 @@
 // Package audit is the audit log: one record per mutating call on the HTTP surface (who, what, when, from where,
 // with what outcome), kept in the platform's database (the catalog's SQLite file or Postgres database).
+//
+// Open opens the log in that database (table bigfather_audit, created when missing); Store.Record appends an
+// Entry and Store.List pages through them, newest first. There is no retention: the log grows by one small row
+// per mutating API call.
 package audit
 
 import "time"
