@@ -41,6 +41,9 @@ type Config struct {
 	Catalog Catalog
 	// HTTP is the host:port the HTTP server listens on (yaml: http).
 	HTTP string
+	// Auth says who may use the HTTP surface: users, bearer tokens and their roles, and how sessions are
+	// signed (yaml: auth; see auth.go). Without users or tokens authentication is off.
+	Auth Auth
 	// Maintenance says how the tables are kept healthy: compaction, snapshot expiry, orphan removal
 	// (yaml: maintenance; see maintenance.go).
 	Maintenance Maintenance

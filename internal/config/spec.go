@@ -28,6 +28,7 @@ var configKeys = []key[Config]{
 	{name: "s3", decode: set(mapping(s3Keys), func(c *Config) *S3 { return &c.S3 })},
 	{name: "catalog", def: "{}", decode: set(mapping(catalogKeys), func(c *Config) *Catalog { return &c.Catalog })},
 	{name: "http", def: defaultHTTP, decode: set(str, func(c *Config) *string { return &c.HTTP })},
+	{name: "auth", decode: set(mapping(authKeys), func(c *Config) *Auth { return &c.Auth })},
 	{name: "maintenance", def: "{}", decode: set(mapping(maintenanceKeys), func(c *Config) *Maintenance { return &c.Maintenance })},
 	{name: "memory_limit", def: "auto", decode: set(memoryLimit, func(c *Config) *int64 { return &c.MemoryLimit })},
 	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},

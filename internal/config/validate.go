@@ -121,6 +121,7 @@ func (v *validator) config(opts ValidateOptions) {
 	if _, port, err := net.SplitHostPort(c.HTTP); err != nil || !isPort(port) {
 		v.fail("http", "expected host:port, got %q", c.HTTP)
 	}
+	v.auth(c)
 	v.maintenance(c)
 	if len(c.Pipelines) == 0 {
 		v.fail("pipelines", "at least one pipeline is required")
