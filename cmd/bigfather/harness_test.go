@@ -256,7 +256,7 @@ func (e *env) query(sql string) [][]any {
 		e.t.Fatal(err)
 	}
 	defer eng.Close()
-	if err := registerTables(ctx, lk, eng); err != nil {
+	if err := eng.RegisterLake(ctx, lk); err != nil {
 		e.t.Fatal(err)
 	}
 	res, err := eng.Query(ctx, sql)

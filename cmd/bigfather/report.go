@@ -60,7 +60,7 @@ func (f *reportFlags) open(ctx context.Context) (*config.Pipeline, *query.Engine
 		return nil, nil, nil, err
 	}
 	closeAll := func() { eng.Close(); lk.Close() }
-	if err := registerTables(ctx, lk, eng); err != nil {
+	if err := eng.RegisterLake(ctx, lk); err != nil {
 		closeAll()
 		return nil, nil, nil, err
 	}

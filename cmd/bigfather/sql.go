@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/query"
@@ -41,7 +39,7 @@ func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer eng.Close()
-	if err := registerTables(ctx, lk, eng); err != nil {
+	if err := eng.RegisterLake(ctx, lk); err != nil {
 		return err
 	}
 	res, err := eng.Query(ctx, fs.Arg(0))
@@ -54,30 +52,3 @@ func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return res.Write(stdout, *format)
 }
 
-// registerTables makes every catalog table queryable as namespace.table over its current snapshot. A table
-// whose snapshot cannot be listed (its metadata or a manifest is missing) is registered as unreadable, so
-// only queries that read it fail.
-func registerTables(ctx context.Context, lk *lake.Lake, eng *query.Engine) error {
-	names, err := lk.Tables(ctx)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		ns, tbl, _ := strings.Cut(name, ".")
-		snap, err := lk.Snapshot(ctx, name)
-		if err != nil {
-			if err := eng.Register(ctx, query.Table{Namespace: ns, Name: tbl, Unreadable: err.Error()}); err != nil {
-				return fmt.Errorf("registering %s: %w", name, err)
-			}
-			continue
-		}
-		t := query.Table{Namespace: ns, Name: tbl, DataFiles: snap.DataFiles, PositionDeletes: snap.DeleteFiles}
-		for _, c := range snap.Columns {
-			t.Columns = append(t.Columns, query.Column{Name: c.Name, Type: c.Type})
-		}
-		if err := eng.Register(ctx, t); err != nil {
-			return fmt.Errorf("registering %s: %w", name, err)
-		}
-	}
-	return nil
-}

@@ -88,7 +88,9 @@ type worker struct {
 	// when it is read again.
 	blockedAt  *row.Meta
 	resumeWith string
-	floorBuf   []int64
+	// fetchPaused is set while an operator holds the pipeline (holdIfAsked).
+	fetchPaused bool
+	floorBuf    []int64
 	// fatal is a group error that restarting the session cannot cure (see fatalGroupError).
 	fatal error
 	// Per-poll scratch.
@@ -228,6 +230,7 @@ func (w *worker) session(ctx context.Context) error {
 	}
 	w.cl = cl
 	w.parts = map[lake.TopicPartition]*partState{}
+	w.fetchPaused = false // a new client fetches; holdIfAsked pauses it again if an operator still holds the pipeline
 	w.e.startCommitter(w.commitGroupOffsets)
 	w.mu.Unlock()
 	err = w.poll(ctx, cl)
@@ -267,6 +270,7 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 		if paused {
 			return w.finalFlush()
 		}
+		w.holdIfAsked(cl)
 		if err := w.e.failed(); err != nil {
 			var fenced *lake.FencedError
 			if errors.As(err, &fenced) || errors.Is(err, errDropped) {
@@ -275,6 +279,31 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 			}
 			return err
 		}
+	}
+}
+
+// holdIfAsked pauses and resumes fetching as an operator asks (Control.Pause, Resume). Pausing commits what is
+// buffered first; the client stays in the group, so the partitions stay with this process, consumed by no one.
+func (w *worker) holdIfAsked(cl *kgo.Client) {
+	if w.opts.Control == nil {
+		return
+	}
+	switch asked := w.opts.Control.held(w.p.Name); {
+	case asked && !w.fetchPaused:
+		w.mu.Lock()
+		w.e.drain(consumedOffsets(w.parts))
+		w.mu.Unlock()
+		cl.PauseFetchTopics(w.p.Topics...)
+		w.fetchPaused = true
+		w.e.m.Paused.WithLabelValues(w.p.Name).Set(1)
+		w.opts.Health.Paused(w.p.Name, "paused by an operator", time.Now())
+		w.e.log.Info("pipeline paused by an operator; buffered records committed")
+	case !asked && w.fetchPaused:
+		cl.ResumeFetchTopics(w.p.Topics...)
+		w.fetchPaused = false
+		w.e.m.Paused.WithLabelValues(w.p.Name).Set(0)
+		w.opts.Health.Starting(w.p.Name)
+		w.e.log.Info("pipeline resumed by an operator")
 	}
 }
 
