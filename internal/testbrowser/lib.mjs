@@ -25,7 +25,10 @@ function env(name) {
 }
 
 const require = createRequire(path.join(env('BIGFATHER_NODE_MODULES'), 'bigfather-testbrowser.js'));
-const { chromium } = require('playwright-core');
+
+/** playwright is the playwright-core module, for what the helpers below do not cover (scripts cannot import it by name). */
+export const playwright = require('playwright-core');
+const { chromium } = playwright;
 
 // The harness holds our stdin open while it waits for us. When it goes away (the test binary died or gave up)
 // stdin ends and we exit; playwright then closes the browser it launched.
