@@ -100,12 +100,12 @@ func (tb *testBroker) commit(t testing.TB, group string, offsets map[string]map[
 	}
 }
 
-// consumeAndCommit joins group as a real member, consumes n records of topic, commits them and
-// stays in the group until the test ends.
+// consumeAndCommit joins group as a real member, consumes the n records topic holds, commits them
+// and stays in the group until the test ends.
 func (tb *testBroker) consumeAndCommit(t testing.TB, group, topic string, n int) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.b.Addr()), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.FetchMaxBytes(1))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if err != nil {
 		t.Fatalf("creating a group consumer: %v", err)
 	}
@@ -140,4 +140,22 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// fakeClock is a View clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
