@@ -52,3 +52,17 @@ type Identity struct {
 
 // MarshalText writes a role by name.
 func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a role by name, as MarshalText writes it: none, viewer, operator or admin.
+func (r *Role) UnmarshalText(text []byte) error {
+	if strings.EqualFold(string(text), roleNames[None]) {
+		*r = None
+		return nil
+	}
+	v, err := ParseRole(string(text))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
