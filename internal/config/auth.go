@@ -63,8 +63,8 @@ const (
 	bcryptHashLength = 60
 )
 
-// Roles lists the role names a user or token may have, least first.
-var Roles = []string{"viewer", "operator", "admin"}
+// authRoles lists the role names a user or token may have, least first.
+var authRoles = []string{"viewer", "operator", "admin"}
 
 var authKeys = []key[Auth]{
 	{name: "users", decode: set(list(mapping(authUserKeys)), func(a *Auth) *[]AuthUser { return &a.Users })},
@@ -173,7 +173,7 @@ func (v *validator) auth(c *Config) {
 	}
 	checkRole := func(path, role string) {
 		if !v.broken(path) && !validRole(role) {
-			v.fail(path, "unknown role %q (expected one of: %s)", role, strings.Join(Roles, ", "))
+			v.fail(path, "unknown role %q (expected one of: %s)", role, strings.Join(authRoles, ", "))
 		}
 	}
 	for i, u := range a.Users {
@@ -228,7 +228,7 @@ func (v *validator) secret(path, s string) {
 }
 
 func validRole(s string) bool {
-	for _, r := range Roles {
+	for _, r := range authRoles {
 		if strings.EqualFold(s, r) {
 			return true
 		}
