@@ -387,6 +387,9 @@ func (b *browser) readBackward(ctx context.Context, need []*browsePart) error {
 		p := byID[id]
 		m := found[id]
 		b.visit(rec, &m)
+		if len(m) >= 2*b.limit {
+			m = slices.Delete(m, 0, len(m)-b.limit)
+		}
 		found[id] = m
 		if !first[id] {
 			first[id] = true
@@ -400,7 +403,10 @@ func (b *browser) readBackward(ctx context.Context, need []*browsePart) error {
 	for id, s := range spans {
 		p := byID[id]
 		p.lo = s.from
-		p.matches = append(found[id], p.matches...)
+		// Backwards, a partition gives the merge its latest matches and at most limit of them: keep
+		// those, so that a large window full of matches does not fill memory.
+		all := append(found[id], p.matches...)
+		p.matches = all[max(0, len(all)-b.limit):]
 	}
 	return nil
 }

@@ -171,6 +171,8 @@ func TestBrowseFilter(t *testing.T) {
 		{`value.event_type == "purchase"`, FromNewest, AllPartitions, 2, "k7 k9", 4},
 		{`value.event_type == "purchase"`, FromNewest, AllPartitions, 4, "k2 k4 k7 k9", 9},
 		{`value.event_type == "purchase"`, FromOldest, AllPartitions, 2, "k1 k2", 7},
+		{`offset <= 1`, FromNewest, 0, 1, "k2", 5}, // windows of 1, 2, then 4 (cut at the log start) records
+		{`key == "u1"`, FromNewest, AllPartitions, 1, "k7", 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.filter, func(t *testing.T) {
@@ -305,5 +307,72 @@ func TestBrowseErrors(t *testing.T) {
 	_, err := v.Browse(ctxT(t), BrowseRequest{Topic: "nope"})
 	if !errors.Is(err, ErrNotFound) || err.Error() != `topic "nope": not found` {
 		t.Errorf("unknown topic: error %v, want ErrNotFound", err)
+	}
+}
+
+// TestBrowseTransactions: Browse reads committed records only, across abort and commit markers, and
+// FromNewest steps over a window that holds nothing but a marker.
+func TestBrowseTransactions(t *testing.T) {
+	tb := startBroker(t)
+	tb.createTopic(t, "tx", 1, nil)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.b.Addr()), kgo.TransactionalID("tx-test"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatalf("creating a transactional producer: %v", err)
+	}
+	defer cl.Close()
+	for _, tx := range []struct {
+		value string
+		end   kgo.TransactionEndTry
+	}{{"aborted", kgo.TryAbort}, {"committed", kgo.TryCommit}} {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatalf("BeginTransaction: %v", err)
+		}
+		if err := cl.ProduceSync(ctxT(t), &kgo.Record{Topic: "tx", Value: []byte(tx.value)}).FirstErr(); err != nil {
+			t.Fatalf("producing %s: %v", tx.value, err)
+		}
+		if err := cl.EndTransaction(ctxT(t), tx.end); err != nil {
+			t.Fatalf("EndTransaction: %v", err)
+		}
+	}
+	// The log: 0 aborted, 1 abort marker, 2 committed, 3 commit marker.
+	v := tb.view(t)
+	for _, req := range []BrowseRequest{
+		{Topic: "tx", From: FromOldest},
+		{Topic: "tx", From: FromNewest, Limit: 1},
+	} {
+		res, err := v.Browse(ctxT(t), req)
+		if err != nil {
+			t.Fatalf("Browse from %s: %v", req.From, err)
+		}
+		if len(res.Messages) != 1 || res.Messages[0].Value != "committed" || res.Messages[0].Offset != 2 ||
+			res.Scanned != 1 || !reflect.DeepEqual(res.Next, map[int32]int64{0: 4}) {
+			t.Errorf("Browse from %s: %+v", req.From, res)
+		}
+	}
+}
+
+// TestBrowseNoAutoCreate: naming an unknown topic never creates it, even through a client that
+// allows auto creation.
+func TestBrowseNoAutoCreate(t *testing.T) {
+	tb := startBroker(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.b.Addr()), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	defer cl.Close()
+	v, err := New(cl)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer v.Close()
+	if _, err := v.Browse(ctxT(t), BrowseRequest{Topic: "ghost"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Browse of an unknown topic: %v, want ErrNotFound", err)
+	}
+	if _, err := v.Topic(ctxT(t), "ghost"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Topic of an unknown topic: %v, want ErrNotFound", err)
+	}
+	page, err := v.Topics(ctxT(t), TopicQuery{})
+	if err != nil || page.Total != 0 {
+		t.Errorf("Topics after looking for ghost: %+v, %v; want none", page, err)
 	}
 }

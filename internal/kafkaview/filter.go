@@ -154,7 +154,7 @@ func jsonValue(b []byte) ref.Val {
 	if b == nil {
 		return types.NullValue
 	}
-	if len(b) > 0 && json.Valid(b) {
+	if len(b) > 0 && utf8.Valid(b) && json.Valid(b) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		var v any

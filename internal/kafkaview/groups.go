@@ -27,6 +27,8 @@ type GroupPage struct {
 	Items []GroupSummary `json:"items"`
 	// Total is how many groups match the search.
 	Total int `json:"total"`
+	// Warnings say what the page lacks and why, such as a group whose coordinator does not answer.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // GroupSummary is one consumer group of a GroupPage.
@@ -74,25 +76,25 @@ func (v *View) Groups(ctx context.Context, q GroupQuery) (GroupPage, error) {
 	}
 
 	var (
-		described map[string]groupDesc
-		committed commits
-		cerrs     map[string]error
+		described   map[string]groupDesc
+		describeErr error
+		committed   commits
+		cerrs       map[string]error
 	)
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.Go(func() error {
-		var err error
-		described, err = v.describeGroups(ectx, names)
-		return err
-	})
-	eg.Go(func() error {
-		committed, cerrs = fetchCommits(ectx, v.cl, names, nil)
-		return nil
-	})
-	if err := eg.Wait(); err != nil {
+	var wg sync.WaitGroup
+	wg.Go(func() { described, describeErr = v.describeGroups(ctx, names) })
+	wg.Go(func() { committed, cerrs = fetchCommits(ctx, v.cl, names, nil) })
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
 		return GroupPage{}, err
 	}
-	for g, err := range cerrs {
-		return GroupPage{}, fmt.Errorf("fetching the commits of group %q: %w", g, err)
+	if describeErr != nil {
+		page.Warnings = append(page.Warnings, fmt.Sprintf("members and states are missing: %v", describeErr))
+	}
+	for _, g := range names {
+		if err := cerrs[g]; err != nil {
+			page.Warnings = append(page.Warnings, fmt.Sprintf("the topics and lag of group %q are missing: %v", g, err))
+		}
 	}
 
 	parts := make(map[string][]int32)
@@ -110,6 +112,9 @@ func (v *View) Groups(ctx context.Context, q GroupQuery) (GroupPage, error) {
 	ends, err := listOffsets(ctx, v.cl, parts, tsLatest, readUncommitted)
 	if err != nil {
 		return GroupPage{}, fmt.Errorf("listing end offsets: %w", err)
+	}
+	if len(ends.errs) > 0 {
+		page.Warnings = append(page.Warnings, fmt.Sprintf("the lag of %d partitions is missing: their leaders do not answer", len(ends.errs)))
 	}
 
 	for _, name := range names {

@@ -85,7 +85,7 @@ func encodeField(b []byte, jsonOK bool) (string, string, bool) {
 	}
 	cut := len(b) > MaxFieldBytes
 	if !cut {
-		if jsonOK && len(b) > 0 && json.Valid(b) {
+		if jsonOK && len(b) > 0 && utf8.Valid(b) && json.Valid(b) {
 			return string(b), EncodingJSON, false
 		}
 		if utf8.Valid(b) {

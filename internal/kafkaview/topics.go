@@ -206,6 +206,9 @@ func (v *View) topicStats(ctx context.Context, parts map[string][]int32) (topicS
 	if groupErr != nil {
 		st.warnings = append(st.warnings, fmt.Sprintf("consumer groups are missing: %v", groupErr))
 	}
+	if n := len(st.ends.errs) + len(st.starts.errs); n > 0 {
+		st.warnings = append(st.warnings, fmt.Sprintf("%d partition offsets are missing (messages and lag count without them): their leaders do not answer", n))
+	}
 	ends := make(map[string]int64, len(parts))
 	for t, ps := range parts {
 		var sum int64
