@@ -2,6 +2,7 @@ package kafkaview
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -103,9 +104,13 @@ func (v *View) Browse(ctx context.Context, req BrowseRequest) (BrowseResult, err
 	if err != nil {
 		return BrowseResult{}, err
 	}
-	for p := range req.Offsets {
-		if !slices.Contains(ps, p) {
-			return BrowseResult{}, inputErr("offsets", "partition %d is not read (topic %q has partitions 0 to %d; partition %d asked)", p, req.Topic, len(rd.partitions())-1, req.Partition)
+	for _, p := range slices.Sorted(maps.Keys(req.Offsets)) {
+		switch {
+		case slices.Contains(ps, p):
+		case req.Partition == AllPartitions:
+			return BrowseResult{}, inputErr("offsets", "topic %q has partitions 0 to %d, got an offset for partition %d", req.Topic, len(ps)-1, p)
+		default:
+			return BrowseResult{}, inputErr("offsets", "only partition %d is read, got an offset for partition %d", req.Partition, p)
 		}
 	}
 
@@ -119,7 +124,8 @@ func (v *View) Browse(ctx context.Context, req BrowseRequest) (BrowseResult, err
 	}
 	var at map[int32]int64
 	if from == FromTimestamp {
-		if at, err = rd.offsets(ctx, ps, req.Timestamp.UnixMilli()); err != nil {
+		// Negative timestamps are ListOffsets' special values (-1 is the end): before 1970 is the start.
+		if at, err = rd.offsets(ctx, ps, max(0, req.Timestamp.UnixMilli())); err != nil {
 			return BrowseResult{}, err
 		}
 	}

@@ -32,6 +32,14 @@
 //     partition's records in offset order, so Next never skips a record.
 //   - kfake (the embedded broker) answers DescribeLogDirs from its in-memory byte counts, so sizes work
 //     there; a cluster that refuses DescribeLogDirs gets no size (nil), never a guess.
+//   - The first Topics or Topic call waits for the first group index build (one ListGroups, one
+//     OffsetFetch and one DescribeGroups request per coordinator); later calls answer from the index
+//     they have while a stale one is rebuilt. RefreshGroups forces a rebuild.
+//   - Browse with FromNewest reads windows backwards (Limit records per partition first, then twice the
+//     last window), so an unfiltered newest page reads one window per partition. Forwards, each
+//     partition is read until it holds Limit matches, its end, or its share of MaxScan.
+//   - The merge across partitions assumes each partition's timestamps mostly grow: it stops reading a
+//     partition once its last-read record is later (earlier, backwards) than the match it would pick.
 package kafkaview
 
 import (
