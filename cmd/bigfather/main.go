@@ -42,6 +42,7 @@ Usage:
   bigfather rejected [--config FILE | --data DIR] [--pipeline P] [--format table|json]
   bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]
   bigfather maintain [--config FILE | --data DIR] [--table T]   compaction, snapshot expiry, orphan removal, once
+  bigfather console --config FILE [--http ADDR]   the web console (/ui) and its API alone
   bigfather version
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or config.
@@ -102,6 +103,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		return cmdRejected(ctx, rest, stdout, stderr)
 	case "maintain":
 		return cmdMaintain(ctx, rest, stdout, stderr)
+	case "console":
+		return cmdConsole(ctx, rest, stderr, log)
 	case "demo":
 		if len(rest) == 0 || rest[0] != "produce" {
 			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")

@@ -51,4 +51,3 @@ func cmdSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	return res.Write(stdout, *format)
 }
-

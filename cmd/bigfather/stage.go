@@ -11,12 +11,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bigfather/bigfather/internal/auth"
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/memlimit"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/quality"
-	"github.com/bigfather/bigfather/internal/server"
 	"github.com/bigfather/bigfather/internal/stage"
 	"github.com/bigfather/bigfather/internal/transform"
 )
@@ -25,11 +25,12 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	fs := newFlags("stage", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	pipeline := fs.String("pipeline", "", "run only this pipeline (default: all)")
-	httpAddr := fs.String("http", "", `HTTP address for /metrics and /healthz (default: the config's http; "off" disables)`)
+	httpAddr := fs.String("http", "", `HTTP address of the console (/ui), its API, /metrics and /healthz (default: the config's http; "off" disables)`)
 	// Kafka brokers accept session timeouts within group.min/max.session.timeout.ms, 6s and 30m by default.
 	sessionTimeout := boundedDuration(fs, "session-timeout", 10*time.Second, 6*time.Second, 30*time.Minute,
 		"consumer-group session timeout: how soon a dead process's partitions move to the others")
 	instanceID := fs.String("instance-id", "", "static consumer-group member id: a restarted process with the same id resumes its partitions at once")
+	insecure := fs.Bool("insecure", false, "serve a non-loopback --http address without auth configured")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func cmdStage(ctx context.Context, args []string, stderr io.Writer, log *slog.Lo
 	if *httpAddr != "" {
 		addr = *httpAddr
 	}
-	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, stagingOptions{httpAddr: addr, instanceID: *instanceID, sessionTimeout: *sessionTimeout}, log)
+	return runStaging(ctx, cfg, cfg.Kafka.Brokers, pipes, stagingOptions{httpAddr: addr, insecure: *insecure, instanceID: *instanceID, sessionTimeout: *sessionTimeout}, log)
 }
 
 func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error) {
@@ -85,7 +86,9 @@ func compilePipelines(pipes []*config.Pipeline, log *slog.Logger) error {
 
 // stagingOptions are the process-level settings of runStaging.
 type stagingOptions struct {
-	httpAddr       string
+	httpAddr string
+	// insecure allows serving a non-loopback address without auth configured.
+	insecure       bool
 	instanceID     string
 	sessionTimeout time.Duration
 	// extra runs alongside the workers (the demo producer under `up`).
@@ -96,6 +99,14 @@ type stagingOptions struct {
 func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, opts stagingOptions, log *slog.Logger) error {
 	if err := compilePipelines(pipes, log); err != nil {
 		return err
+	}
+	serving := opts.httpAddr != "" && opts.httpAddr != "off"
+	var authn *auth.Authenticator
+	if serving {
+		var err error
+		if authn, err = newAuthenticator(cfg, opts.httpAddr, opts.insecure, log); err != nil {
+			return err
+		}
 	}
 	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse, lakeOptions(cfg)...)
 	if err != nil {
@@ -117,13 +128,15 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	var stores storeHealth
 	health.Watch("stores", stores.get)
 	go lk.Watch(gctx, stores.set)
-	if opts.httpAddr != "" && opts.httpAddr != "off" {
-		srv, err := server.New(opts.httpAddr, metrics, health, control, log)
+	if serving {
+		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, log)
 		if err != nil {
 			return err
 		}
-		log.Info("http listening", "addr", srv.Addr())
-		g.Go(func() error { return srv.Serve(gctx) })
+		defer w.close()
+		if err := w.serve(gctx, g, opts.httpAddr, metrics, health, log); err != nil {
+			return err
+		}
 	}
 	for _, p := range pipes {
 		g.Go(func() error {

@@ -17,6 +17,7 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 	httpAddr := fs.String("http", "", "HTTP address (default: the config's http, 127.0.0.1:8080)")
 	brokerAddr := fs.String("broker-listen", broker.DefaultListen, "embedded broker address, when no brokers are configured")
 	withDemo := fs.Bool("demo", false, "play a demo game world into the first pipeline's first topic")
+	insecure := fs.Bool("insecure", false, "serve a non-loopback --http address without auth configured")
 	demoRate := fs.Int("demo-rate", 2000, "demo events per second")
 	demoMalformed := fs.Float64("demo-malformed-rate", 0.005, "chance of an extra malformed demo record after each event")
 	demoDuplicates := fs.Float64("demo-duplicate-rate", 0.01, "chance of producing a demo event twice")
@@ -62,5 +63,5 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 			return err
 		}
 	}
-	return runStaging(ctx, cfg, brokers, pipes, stagingOptions{httpAddr: addr, extra: extra}, log)
+	return runStaging(ctx, cfg, brokers, pipes, stagingOptions{httpAddr: addr, insecure: *insecure, extra: extra}, log)
 }

@@ -140,8 +140,38 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no API route " + r.URL.Path})
 		return
 	}
-	h.ServeHTTP(w, r)
+	a.mux.ServeHTTP(w, r) // matches again, setting the path's wildcards (Handler does not)
 }
+
+// captureWriter remembers the status a handler that answers itself writes, for the audit log.
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *captureWriter) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+// Flush lets a streaming handler (server-sent events) push what it wrote.
+func (c *captureWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // statusRecorder catches the status ServeMux's own 404/405 handler writes.
 type statusRecorder struct {
@@ -171,6 +201,10 @@ func (a *API) wrap(rt Route) http.Handler {
 				a.record(hr, rt, id, status, e)
 			}
 		}
+		if err != nil && rt.Role == auth.None {
+			// A stale cookie must not keep anyone from logging in or asking who they are.
+			id, err = auth.Identity{Role: auth.None}, nil
+		}
 		switch {
 		case err != nil:
 			status = http.StatusUnauthorized
@@ -178,7 +212,7 @@ func (a *API) wrap(rt Route) http.Handler {
 			writeError(w, e)
 			result(e)
 			return
-		case id.Role == auth.None:
+		case id.Role == auth.None && rt.Role > auth.None:
 			status = http.StatusUnauthorized
 			e := &Error{Status: status, Code: "unauthenticated", Message: "log in or send a bearer token"}
 			writeError(w, e)
@@ -200,7 +234,8 @@ func (a *API) wrap(rt Route) http.Handler {
 				return
 			}
 		}
-		data, herr := rt.Handler(&Request{Request: hr, Identity: id, Writer: w})
+		cw := &captureWriter{ResponseWriter: w}
+		data, herr := rt.Handler(&Request{Request: hr, Identity: id, Writer: cw})
 		if herr != nil {
 			var e *Error
 			if !errors.As(herr, &e) {
@@ -215,6 +250,16 @@ func (a *API) wrap(rt Route) http.Handler {
 		status = http.StatusOK
 		if data != Streamed {
 			writeJSON(w, http.StatusOK, data)
+			result(nil)
+			return
+		}
+		// The handler answered itself: audit what it answered.
+		if cw.status != 0 {
+			status = cw.status
+		}
+		if status >= 400 {
+			result(&Error{Status: status, Message: http.StatusText(status)})
+			return
 		}
 		result(nil)
 	})
@@ -228,7 +273,7 @@ func (a *API) record(r *http.Request, rt Route, id auth.Identity, status int, er
 	e := audit.Entry{At: time.Now().UTC(), Actor: id.Name, Role: id.Role.String(), Via: id.Via, Method: r.Method,
 		Path: r.URL.RequestURI(), Action: action, Remote: r.RemoteAddr, Status: status, Outcome: "ok"}
 	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusTooManyRequests:
 		e.Outcome = "denied"
 	case err != nil:
 		e.Outcome = "error"

@@ -2,9 +2,11 @@ package lake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,7 +213,7 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (res CommitResult, err
 			return res, fmt.Errorf("committing to %s: %w", name, err)
 		}
 		if len(files) > 0 {
-			if err := txn.AddDataFiles(ctx, files, b.Summary, table.WithoutDuplicateCheck()); err != nil {
+			if err := txn.AddDataFiles(ctx, files, snapshotSummary(b), table.WithoutDuplicateCheck()); err != nil {
 				return res, fmt.Errorf("committing to %s: %w", name, err)
 			}
 		}
@@ -235,6 +237,26 @@ func Commit(ctx context.Context, t *table.Table, b Batch) (res CommitResult, err
 			return res, fmt.Errorf("reloading %s after a conflict: %w", name, err)
 		}
 	}
+}
+
+// SnapshotOffsetsPrefix starts the snapshot summary property that records, as JSON {"topic/partition": next},
+// the offsets a pipeline's commit stored: the table's history then shows where each snapshot's rows end.
+const SnapshotOffsetsPrefix = "bigfather.offsets."
+
+// snapshotSummary is b's summary plus the offsets it stores.
+func snapshotSummary(b Batch) iceberg.Properties {
+	out := make(iceberg.Properties, len(b.Summary)+1)
+	maps.Copy(out, b.Summary)
+	if len(b.Next) > 0 {
+		offs := make(map[string]int64, len(b.Next))
+		for tp, off := range b.Next {
+			offs[tp.String()] = off
+		}
+		if js, err := json.Marshal(offs); err == nil {
+			out[SnapshotOffsetsPrefix+b.Pipeline] = string(js)
+		}
+	}
+	return out
 }
 
 // isConflict reports whether a failed commit lost a race with another writer and committed nothing, so that it

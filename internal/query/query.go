@@ -475,14 +475,20 @@ func describeFiles(ctx context.Context, db *sql.DB, files []string) (map[string]
 // values converted to plain Go values (see [Result]). A statement the sandbox does not allow, several
 // statements, or a query reading files outside the tables fail with an error wrapping [ErrRefused].
 func (e *Engine) Query(ctx context.Context, sql string) (*Result, error) {
-	res, err := e.query(ctx, sql)
+	return e.QueryLimit(ctx, sql, 0)
+}
+
+// QueryLimit is Query reading at most maxRows rows of the result (all when maxRows <= 0); the rest is never
+// fetched. A context that ends interrupts the query.
+func (e *Engine) QueryLimit(ctx context.Context, sql string, maxRows int) (*Result, error) {
+	res, err := e.query(ctx, sql, maxRows)
 	if err != nil {
 		return nil, fmt.Errorf("running query: %w", err)
 	}
 	return res, nil
 }
 
-func (e *Engine) query(ctx context.Context, query string) (*Result, error) {
+func (e *Engine) query(ctx context.Context, query string, maxRows int) (*Result, error) {
 	inst, err := e.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -518,7 +524,7 @@ func (e *Engine) query(ctx context.Context, query string) (*Result, error) {
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
-	for rows.Next() {
+	for (maxRows <= 0 || len(res.Rows) < maxRows) && rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, inst.explain(err)
 		}

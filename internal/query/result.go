@@ -412,3 +412,17 @@ func intervalString(iv duckdb.Interval) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// JSONRows returns the rows with every value in the form the "json" format writes it (times as RFC 3339 text,
+// NaN and infinities as strings, binary as base64 once encoded), ready for encoding/json.
+func (r *Result) JSONRows() [][]any {
+	out := make([][]any, len(r.Rows))
+	for i, row := range r.Rows {
+		vals := make([]any, len(row))
+		for j, v := range row {
+			vals[j] = jsonValue(v, r.typ(j))
+		}
+		out[i] = vals
+	}
+	return out
+}

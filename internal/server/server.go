@@ -1,4 +1,4 @@
-// Package server is Big Father's one HTTP access point: metrics, health, and (later) the console and APIs.
+// Package server is Big Father's one HTTP access point: metrics, health, the console (/ui) and its API (/api/v1).
 package server
 
 import (
@@ -23,21 +23,28 @@ type Server struct {
 	log *slog.Logger
 }
 
-// Resumer resumes paused pipelines (stage.Control).
-type Resumer interface {
-	Resume(pipeline, action string) error
+// Options are what the server serves besides /metrics and /healthz.
+type Options struct {
+	Metrics *monitor.Metrics
+	Health  *monitor.Health
+	// API serves /api/v1/ (nil: not served).
+	API http.Handler
+	// Console serves /ui (nil: not served); "/" then redirects there.
+	Console http.Handler
 }
 
-// New listens on addr and routes /metrics, /healthz and the pipeline API. /healthz answers 200 with every
-// pipeline's state, or 503 while any pipeline is failing. POST /api/v1/pipelines/{name}/resume?action=retry|skip
-// resumes a pipeline paused by the pause policy (resume may be nil).
-func New(addr string, m *monitor.Metrics, health *monitor.Health, resume Resumer, log *slog.Logger) (*Server, error) {
+// New listens on addr and routes /metrics, /healthz, /api/v1/ and /ui. /healthz answers 200 with every
+// pipeline's state, or 503 while any pipeline is failing or a store does not answer.
+func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{Registry: o.Metrics.Registry}))
+	}
+	health := o.Health
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		body := healthBody{Status: "ok", Pipelines: map[string]monitor.PipelineStatus{}}
@@ -51,20 +58,16 @@ func New(addr string, m *monitor.Metrics, health *monitor.Health, resume Resumer
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)
 	})
-	mux.HandleFunc("POST /api/v1/pipelines/{name}/resume", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if resume == nil {
-			w.WriteHeader(http.StatusNotFound)
-			_ = json.NewEncoder(w).Encode(map[string]string{"error": "this process runs no pipelines"})
-			return
-		}
-		if err := resume.Resume(r.PathValue("name"), r.URL.Query().Get("action")); err != nil {
-			w.WriteHeader(http.StatusConflict)
-			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": "resumed"})
-	})
+	if o.API != nil {
+		mux.Handle("/api/v1/", o.API)
+	}
+	if o.Console != nil {
+		mux.Handle("/ui", o.Console)
+		mux.Handle("/ui/", o.Console)
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/ui/", http.StatusFound)
+		})
+	}
 	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
 }
 

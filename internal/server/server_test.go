@@ -14,7 +14,7 @@ import (
 
 func TestHealthz(t *testing.T) {
 	m, h := monitor.NewMetrics(), monitor.NewHealth()
-	srv, err := New("127.0.0.1:0", m, h, nil, nil)
+	srv, err := New("127.0.0.1:0", Options{Metrics: m, Health: h}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

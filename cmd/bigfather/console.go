@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bigfather/bigfather/internal/api"
+	"github.com/bigfather/bigfather/internal/auth"
+	"github.com/bigfather/bigfather/internal/auth/audit"
+	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/console"
+	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/server"
+	"github.com/bigfather/bigfather/internal/stage"
+	"github.com/bigfather/bigfather/internal/webapi"
+)
+
+// web is the console and its API for one process.
+type web struct {
+	api     *api.API
+	console http.Handler
+	history *monitor.History
+	close   func()
+}
+
+// newWeb builds the console and the /api/v1 handler over the process's platform. control is nil in a
+// console-only process. The audit log lives in the catalog database when it is SQLite or Postgres; with a
+// REST catalog mutating calls are logged to the process log only.
+func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, lk *lake.Lake, m *monitor.Metrics,
+	health *monitor.Health, control *stage.Control, authn *auth.Authenticator, log *slog.Logger) (*web, error) {
+	var closers []func()
+	w := &web{history: monitor.NewHistory(m, 720), console: console.Handler()}
+	var auditor api.Auditor
+	if uri := cfg.Catalog.URI; strings.HasPrefix(uri, "sqlite://") || strings.HasPrefix(uri, "postgres://") || strings.HasPrefix(uri, "postgresql://") {
+		st, err := audit.Open(ctx, uri)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() { st.Close() })
+		auditor = st
+	} else {
+		auditor = logAuditor{log}
+	}
+	var kc *kgo.Client
+	if len(brokers) > 0 {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("bigfather-console"))
+		if err != nil {
+			return nil, fmt.Errorf("creating the console's Kafka client: %w", err)
+		}
+		closers = append(closers, cl.Close)
+		kc = cl
+	}
+	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: w.history, Control: control, Kafka: kc, Auth: authn, Log: log}
+	w.api = api.New(authn, auditor, log)
+	w.api.Add(p.Modules()...)
+	w.close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	return w, nil
+}
+
+// newAuthenticator builds the callers' authentication from the config's auth block, and refuses to serve a
+// non-loopback address without it unless insecure (--insecure) says so.
+func newAuthenticator(cfg *config.Config, addr string, insecure bool, log *slog.Logger) (*auth.Authenticator, error) {
+	a, err := auth.New(cfg.Auth, auth.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if err := auth.CheckBinding(addr, a.Enabled(), insecure); err != nil {
+		return nil, usagef("%v", err)
+	}
+	if insecure && !a.Enabled() {
+		log.Warn("serving without authentication on a non-loopback address (--insecure): anyone who reaches it is an admin", "addr", addr)
+	}
+	return a, nil
+}
+
+// serve runs the HTTP server on addr with the console until ctx ends, sampling the pipelines' history meanwhile.
+func (w *web) serve(ctx context.Context, g *errgroup.Group, addr string, m *monitor.Metrics, health *monitor.Health, log *slog.Logger) error {
+	srv, err := server.New(addr, server.Options{Metrics: m, Health: health, API: w.api, Console: w.console}, log)
+	if err != nil {
+		return err
+	}
+	log.Info("http listening", "addr", srv.Addr(), "console", "http://"+srv.Addr()+"/ui/")
+	g.Go(func() error { return srv.Serve(ctx) })
+	go w.history.Run(ctx, 5*time.Second)
+	return nil
+}
+
+// logAuditor writes audit entries to the process log (REST catalogs have no database for the audit log).
+type logAuditor struct{ log *slog.Logger }
+
+func (a logAuditor) Record(_ context.Context, e audit.Entry) error {
+	a.log.Info("audit", "actor", e.Actor, "role", e.Role, "action", e.Action, "path", e.Path, "remote", e.Remote, "outcome", e.Outcome, "status", e.Status)
+	return nil
+}
+
+// cmdConsole runs the console and its API alone: `bigfather console --config FILE [--http ADDR]`.
+func cmdConsole(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
+	fs := newFlags("console", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	httpAddr := fs.String("http", "", "HTTP address (default: the config's http)")
+	insecure := fs.Bool("insecure", false, "serve a non-loopback --http address without auth configured")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return usagef("console: --config is required")
+	}
+	cfg, err := loadConfig(*cfgPath, "", false)
+	if err != nil {
+		return err
+	}
+	lk, err := lake.Open(ctx, cfg.Catalog.URI, cfg.Warehouse, lakeOptions(cfg)...)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	pipes := make([]*config.Pipeline, len(cfg.Pipelines))
+	for i := range cfg.Pipelines {
+		pipes[i] = &cfg.Pipelines[i]
+	}
+	addr := cfg.HTTP
+	if *httpAddr != "" {
+		addr = *httpAddr
+	}
+	authn, err := newAuthenticator(cfg, addr, *insecure, log)
+	if err != nil {
+		return err
+	}
+	m, health := monitor.NewMetrics(), monitor.NewHealth()
+	w, err := newWeb(ctx, cfg, cfg.Kafka.Brokers, pipes, lk, m, health, nil, authn, log)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	g, gctx := errgroup.WithContext(ctx)
+	if err := w.serve(gctx, g, addr, m, health, log); err != nil {
+		return err
+	}
+	return g.Wait()
+}

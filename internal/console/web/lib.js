@@ -1,0 +1,220 @@
+// Shared helpers of the console's pages: the API client, the session, translations, DOM building, formatting,
+// tables, charts and empty/error states.
+import { messages } from './i18n.js';
+
+// session is the caller as /api/v1/me reports it; pages read it, login and logout change it.
+export const session = { name: '', role: 'none', via: '', csrf: '' };
+
+// setSession takes the caller from /me or /login (null: logged out).
+export function setSession(c) {
+  Object.assign(session, { name: c?.name || '', role: c?.role || 'none', via: c?.via || '', csrf: c?.csrf_token || '' });
+}
+
+const roles = ['none', 'viewer', 'operator', 'admin'];
+
+// allowed reports whether the caller's role reaches role (default viewer).
+export function allowed(role) {
+  return roles.indexOf(session.role) >= roles.indexOf(role || 'viewer');
+}
+
+// go navigates inside the app without a reload.
+export function go(path) {
+  history.pushState(null, '', path);
+  window.dispatchEvent(new Event('bigfather:route'));
+}
+
+export class APIError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code || '';
+    this.param = e.param || '';
+  }
+}
+
+// api calls /api/v1: JSON in, JSON out; mutating calls carry the session's CSRF token.
+export async function api(method, path, body, opts = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
+  const res = await fetch('/api/v1' + path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin', signal: opts.signal,
+  });
+  if (opts.raw && res.ok) return res;
+  let data = null;
+  const text = await res.text();
+  try { data = text ? JSON.parse(text) : null; } catch { data = { error: { message: text } }; }
+  if (!res.ok) {
+    if (res.status === 401 && session.name && path !== '/me') {
+      setSession(null);
+      window.dispatchEvent(new Event('bigfather:session'));
+    }
+    throw new APIError(res.status, data);
+  }
+  return data;
+}
+
+export function lang() {
+  const saved = localStorage.getItem('bigfather.lang');
+  if (saved && messages[saved]) return saved;
+  return (navigator.language || 'en').toLowerCase().startsWith('ko') ? 'ko' : 'en';
+}
+
+export function setLang(l) {
+  localStorage.setItem('bigfather.lang', l);
+  document.documentElement.lang = l;
+  window.dispatchEvent(new Event('bigfather:lang'));
+}
+
+// t translates a key, filling {name} placeholders; an unknown key shows itself (and is easy to spot).
+export function t(key, vars = {}) {
+  const m = messages[lang()][key] ?? messages.en[key] ?? key;
+  return m.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? `{${k}}`));
+}
+
+// h builds an element: h('a', {href: '/'}, 'text', child...). Attributes starting with "on" become listeners.
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.firstChild.remove();
+}
+
+export function toast(msg) {
+  const el = document.getElementById('toast');
+  el.textContent = msg;
+  el.classList.add('show');
+  clearTimeout(el._timer);
+  el._timer = setTimeout(() => el.classList.remove('show'), 5000);
+}
+
+export function errorBox(msg, hint) {
+  return h('div', { class: 'state error', role: 'alert' }, h('strong', {}, t('error.title')), h('p', {}, msg), hint ? h('p', { class: 'hint' }, hint) : null);
+}
+
+export function emptyBox(msg, hint) {
+  return h('div', { class: 'state empty' }, h('p', {}, msg), hint ? h('p', { class: 'hint' }, hint) : null);
+}
+
+export function loading() {
+  return h('div', { class: 'state loading', 'aria-busy': 'true' }, t('loading'));
+}
+
+// section is a titled card.
+export function section(title, ...children) {
+  return h('section', { class: 'card' }, h('h2', {}, title), ...children);
+}
+
+export function fmtNum(n, digits = 0) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  return Number(n).toLocaleString(lang() === 'ko' ? 'ko-KR' : 'en-US', { maximumFractionDigits: digits });
+}
+
+export function fmtBytes(n) {
+  if (!n) return '0 B';
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+export function fmtTime(s) {
+  if (!s) return '–';
+  const d = new Date(s);
+  return d.toLocaleString(lang() === 'ko' ? 'ko-KR' : 'en-GB', { hour12: false });
+}
+
+export function fmtAgo(s) {
+  if (!s) return '–';
+  const sec = Math.max(0, (Date.now() - new Date(s).getTime()) / 1000);
+  if (sec < 60) return t('ago.s', { n: Math.round(sec) });
+  if (sec < 3600) return t('ago.m', { n: Math.round(sec / 60) });
+  return t('ago.h', { n: fmtNum(sec / 3600, 1) });
+}
+
+// statusBadge colours a status: ok/running green, warn/paused amber, failing/error red, else grey.
+export function statusBadge(status) {
+  const cls = { running: 'ok', ok: 'ok', paused: 'warn', starting: 'info', failing: 'bad', error: 'bad' }[status] || 'info';
+  return h('span', { class: `badge ${cls}`, 'data-status': status }, t('status.' + status));
+}
+
+// table renders rows (arrays of cells: strings, numbers or nodes) under headers.
+export function table(headers, rows, opts = {}) {
+  const thead = h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x))));
+  const tbody = h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', typeof c === 'number' ? { class: 'num' } : {}, typeof c === 'number' ? fmtNum(c) : c)))));
+  return h('div', { class: 'table-wrap' }, h('table', { class: opts.class || '' }, thead, tbody));
+}
+
+// pager renders previous/next controls for a page {offset, limit, total}; onPage(offset) loads another page.
+export function pager(page, onPage) {
+  const from = page.total ? page.offset + 1 : 0;
+  const to = Math.min(page.offset + page.limit, page.total);
+  return h('div', { class: 'pager' },
+    h('button', { type: 'button', disabled: page.offset === 0, onclick: () => onPage(Math.max(0, page.offset - page.limit)) }, t('page.prev')),
+    h('span', {}, t('page.range', { from: fmtNum(from), to: fmtNum(to), total: fmtNum(page.total) })),
+    h('button', { type: 'button', disabled: to >= page.total, onclick: () => onPage(page.offset + page.limit) }, t('page.next')));
+}
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+// chart draws a time-series chart with uPlot: xs are Unix seconds, series [{label, values}].
+export function chart(title, xs, series, opts = {}) {
+  const box = h('figure', { class: 'chart' }, h('figcaption', {}, title));
+  if (!xs.length) {
+    box.append(emptyBox(t('chart.empty')));
+    return box;
+  }
+  const palette = ['--accent', '--c2', '--c3', '--c4'];
+  const draw = () => {
+    box.querySelector('.uplot')?.remove();
+    const width = Math.max(280, (box.clientWidth || 600) - 8);
+    const axis = { stroke: cssVar('--fg-muted'), grid: { stroke: cssVar('--line') }, ticks: { stroke: cssVar('--line') } };
+    const u = new window.uPlot({
+      width, height: opts.height || 200,
+      scales: { x: { time: opts.time !== false } },
+      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: cssVar(palette[i % palette.length]), width: 2, fill: i === 0 && opts.fill ? cssVar('--accent-soft') : undefined, paths: opts.bars ? window.uPlot.paths.bars({ size: [0.6, 64] }) : undefined }))],
+      axes: [axis, { ...axis, size: 60 }],
+      legend: { show: series.length > 1 },
+    }, [xs, ...series.map((s) => s.values)], box);
+    return u;
+  };
+  requestAnimationFrame(draw);
+  window.addEventListener('bigfather:theme', draw);
+  return box;
+}
+
+// download saves text as a file.
+export function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// csv turns columns and rows into CSV text.
+export function csv(columns, rows) {
+  const cell = (v) => {
+    const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [columns.map(cell).join(','), ...rows.map((r) => r.map(cell).join(','))].join('\n') + '\n';
+}

@@ -1,0 +1,115 @@
+// Pipelines: the list, and per pipeline its config, partitions (next offset, lag, owner), charts over time,
+// recent commits, rejected records by reason with drill-down to the raw records, completeness, pause/resume.
+import { api, h, t, section, fmtNum, fmtAgo, fmtTime, statusBadge, emptyBox, errorBox, loading, table, chart, toast, allowed, pager } from '../lib.js';
+
+export async function render(main, parts, query) {
+  if (parts.length === 0) return list(main);
+  if (parts[1] === 'rejected') return rejected(main, parts[0], query);
+  return detail(main, parts[0]);
+}
+
+async function list(main) {
+  main.append(h('h1', {}, t('nav.pipelines')), h('p', { class: 'sub' }, t('pipelines.sub')));
+  const slot = h('div', {}, loading());
+  main.append(slot);
+  const data = await api('GET', '/pipelines');
+  slot.replaceChildren();
+  if (!data.items.length) {
+    slot.append(emptyBox(t('pipelines.empty'), t('pipelines.emptyhint')));
+    return;
+  }
+  slot.append(section(t('nav.pipelines'), table(
+    [t('col.pipeline'), t('col.topics'), t('col.table'), t('col.status'), t('col.rps'), t('col.lag'), t('col.fresh')],
+    data.items.map((p) => [h('a', { href: `/ui/pipelines/${encodeURIComponent(p.name)}` }, p.name), p.topics.join(', '),
+      h('a', { href: `/ui/tables/${encodeURIComponent(p.table)}` }, p.table), statusBadge(p.state), p.records_per_sec, p.lag, fmtAgo(p.last_commit)]))));
+}
+
+function controls(p, reload) {
+  if (!allowed('operator')) return null;
+  const act = async (path, okKey) => {
+    try {
+      await api('POST', `/pipelines/${encodeURIComponent(p.name)}/${path}`);
+      toast(t(okKey));
+      reload();
+    } catch (err) {
+      toast(err.message);
+    }
+  };
+  if (p.state === 'paused') {
+    return h('div', { class: 'row' },
+      p.blocked ? h('span', { class: 'hint' }, t('pipelines.blocked', { offset: p.blocked })) : null,
+      h('button', { type: 'button', class: 'primary', 'data-action': 'resume', onclick: () => act('resume?action=retry', 'pipelines.resumed') }, t('pipelines.resume')),
+      p.paused_by === 'policy' ? h('button', { type: 'button', class: 'danger', 'data-action': 'skip', onclick: () => act('resume?action=skip', 'pipelines.resumed') }, t('pipelines.skip')) : null);
+  }
+  return h('div', { class: 'row' }, h('button', { type: 'button', 'data-action': 'pause', onclick: () => act('pause', 'pipelines.pausedok') }, t('pipelines.pause')));
+}
+
+async function detail(main, name) {
+  const reload = () => { main.replaceChildren(); detail(main, name).catch((err) => main.append(errorBox(err.message))); };
+  main.append(h('p', { class: 'sub' }, h('a', { href: '/ui/pipelines' }, t('nav.pipelines')), ' / ', name));
+  const p = await api('GET', `/pipelines/${encodeURIComponent(name)}`);
+  main.append(h('div', { class: 'row' }, h('h1', {}, p.name), statusBadge(p.state), h('span', { class: 'spacer' }), controls(p, reload)));
+  if (p.last_error) main.append(errorBox(p.last_error));
+
+  const grid = h('div', { class: 'grid' });
+  main.append(grid);
+  const hist = await api('GET', `/pipelines/${encodeURIComponent(name)}/history`);
+  const xs = hist.points.map((pt) => new Date(pt.at).getTime() / 1000);
+  grid.append(
+    section(t('chart.rate'), chart(t('chart.rate'), xs, [{ label: t('col.rps'), values: hist.points.map((pt) => pt.records_per_sec) }], { fill: true })),
+    section(t('chart.lag'), chart(t('chart.lag'), xs, [{ label: t('col.lag'), values: hist.points.map((pt) => pt.lag) }])),
+    section(t('chart.commit'), chart(t('chart.commit'), xs, [{ label: t('col.seconds'), values: hist.points.map((pt) => pt.commit_seconds) }])));
+
+  main.append(section(t('pipelines.partitions'), p.partitions.length ? table(
+    [t('col.topic'), t('col.partition'), t('col.next'), t('col.end'), t('col.lag'), t('col.owner')],
+    p.partitions.map((x) => [x.topic, x.partition, x.next_offset, x.end_offset ?? '–', x.lag ?? '–', x.owner || '–'])) : emptyBox(t('pipelines.nopartitions'))));
+
+  const rej = await api('GET', `/pipelines/${encodeURIComponent(name)}/rejected/reasons`);
+  main.append(section(t('pipelines.rejected'), rej.items.length ? table(
+    [t('col.reason'), t('col.field'), t('col.records'), t('col.example')],
+    rej.items.map((r) => [h('a', { href: `/ui/pipelines/${encodeURIComponent(name)}/rejected?reason=${encodeURIComponent(r.reason_code)}`, 'data-reason': r.reason_code }, r.reason_code),
+      r.field || '–', r.records, h('span', { class: 'cell-wrap' }, r.example)])) : emptyBox(t('pipelines.norejected'))));
+
+  const commits = await api('GET', `/pipelines/${encodeURIComponent(name)}/commits?limit=20`);
+  main.append(section(t('pipelines.commits'), commits.items.length ? table(
+    [t('col.time'), t('col.table'), t('col.operation'), t('col.rows'), t('col.files'), t('col.snapshot')],
+    commits.items.map((c) => [fmtTime(c.at), c.table, c.operation, c.added_rows, c.added_files, h('code', {}, String(c.snapshot_id))])) : emptyBox(t('pipelines.nocommits'))));
+
+  if (p.completeness) {
+    try {
+      const c = await api('GET', `/pipelines/${encodeURIComponent(name)}/completeness`);
+      main.append(section(t('pipelines.completeness'), h('dl', { class: 'kv', 'data-completeness': '' },
+        h('dt', {}, t('col.producers')), h('dd', {}, fmtNum(c.producers)),
+        h('dt', {}, t('col.rows')), h('dd', {}, fmtNum(c.rows)),
+        h('dt', {}, t('col.gaps')), h('dd', {}, fmtNum(c.gap_count)),
+        h('dt', {}, t('col.missing')), h('dd', {}, fmtNum(c.missing_total)),
+        h('dt', {}, t('col.complete')), h('dd', {}, c.gap_count === 0 ? t('yes') : t('no'))),
+        c.gaps.length ? table([t('col.producer'), t('col.from'), t('col.to')], c.gaps.slice(0, 20).map((g) => [g.producer, g.from, g.to])) : null));
+    } catch (err) {
+      main.append(section(t('pipelines.completeness'), errorBox(err.message)));
+    }
+  }
+  main.append(section(t('pipelines.config'), h('pre', { class: 'mono' }, JSON.stringify(p.config, null, 2))));
+}
+
+async function rejected(main, name, query) {
+  const reason = query.get('reason') || '';
+  main.append(h('p', { class: 'sub' }, h('a', { href: '/ui/pipelines' }, t('nav.pipelines')), ' / ',
+    h('a', { href: `/ui/pipelines/${encodeURIComponent(name)}` }, name), ' / ', t('pipelines.rejected')));
+  main.append(h('h1', {}, t('pipelines.rejectedof', { reason: reason || t('all') })));
+  const slot = h('div', {}, loading());
+  main.append(slot);
+  const load = async (offset) => {
+    const page = await api('GET', `/pipelines/${encodeURIComponent(name)}/rejected?reason=${encodeURIComponent(reason)}&offset=${offset}&limit=50`);
+    slot.replaceChildren();
+    if (!page.items.length) {
+      slot.append(emptyBox(t('pipelines.norejected')));
+      return;
+    }
+    slot.append(section(t('pipelines.records'), table(
+      [t('col.partition'), t('col.offset'), t('col.time'), t('col.reason'), t('col.field'), t('col.message'), t('col.value')],
+      page.items.map((r) => [r.partition, r.offset, fmtTime(r.kafka_timestamp), r.reason_code, r.field || '–', h('span', { class: 'cell-wrap' }, r.reason),
+        h('code', { class: 'cell-wrap', 'data-raw': 'value' }, r.value)])), pager(page, load)));
+  };
+  await load(0);
+}

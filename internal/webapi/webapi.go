@@ -1,0 +1,105 @@
+// Package webapi holds the API families of the console under /api/v1, one file per page: overview,
+// pipelines, tables, SQL, topics, the audit log and the session. Each family reads the running platform
+// (config, lake, metrics, health, Kafka) through Platform and registers its routes with internal/api.
+package webapi
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/bigfather/bigfather/internal/api"
+	"github.com/bigfather/bigfather/internal/auth"
+	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/query"
+	"github.com/bigfather/bigfather/internal/stage"
+)
+
+// Platform is what the console reads and acts on.
+type Platform struct {
+	Config *config.Config
+	// Pipelines are the ones this process runs (all of Config's when it runs the console alone).
+	Pipelines []*config.Pipeline
+	Lake      *lake.Lake
+	Metrics   *monitor.Metrics
+	Health    *monitor.Health
+	History   *monitor.History
+	// Control pauses and resumes this process's pipelines; nil in a console-only process.
+	Control *stage.Control
+	// Kafka is a client of the cluster (no consumer group); nil when there is none.
+	Kafka *kgo.Client
+	// Auth identifies callers; nil when authentication is off.
+	Auth *auth.Authenticator
+	Log  *slog.Logger
+
+	sqlHistory queryHistory
+}
+
+// Modules are every API family of the console.
+func (p *Platform) Modules() []api.Module {
+	return []api.Module{session{p}, overview{p}, pipelines{p}, tables{p}, sqlAPI{p}}
+}
+
+// pipeline finds a configured pipeline by name.
+func (p *Platform) pipeline(name string) (*config.Pipeline, error) {
+	for _, pl := range p.Pipelines {
+		if pl.Name == name {
+			return pl, nil
+		}
+	}
+	return nil, api.NotFound("pipeline", name)
+}
+
+// engine opens a query engine over every table, as `bigfather sql` does.
+func (p *Platform) engine(ctx context.Context) (*query.Engine, error) {
+	eng, err := query.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.RegisterLake(ctx, p.Lake); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return eng, nil
+}
+
+// queryHistory keeps the last queries of each user, newest first.
+type queryHistory struct {
+	mu    sync.Mutex
+	byWho map[string][]historyEntry
+}
+
+type historyEntry struct {
+	At     time.Time `json:"at"`
+	Query  string    `json:"query"`
+	Rows   *int      `json:"rows,omitempty"`
+	TookMS int64     `json:"took_ms"`
+	Error  string    `json:"error,omitempty"`
+}
+
+const historyKeep = 50
+
+func (h *queryHistory) add(who string, e historyEntry) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byWho == nil {
+		h.byWho = map[string][]historyEntry{}
+	}
+	list := append([]historyEntry{e}, h.byWho[who]...)
+	if len(list) > historyKeep {
+		list = list[:historyKeep]
+	}
+	h.byWho[who] = list
+}
+
+func (h *queryHistory) list(who string) []historyEntry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.byWho[who])
+}
