@@ -39,27 +39,36 @@ func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*
 	health *monitor.Health, control *stage.Control, authn *auth.Authenticator, log *slog.Logger) (*web, error) {
 	var closers []func()
 	w := &web{history: monitor.NewHistory(m, 720), console: console.Handler()}
-	var auditor api.Auditor
+	var auditor api.Auditor = logAuditor{log}
+	var store *audit.Store
 	if uri := cfg.Catalog.URI; strings.HasPrefix(uri, "sqlite://") || strings.HasPrefix(uri, "postgres://") || strings.HasPrefix(uri, "postgresql://") {
 		st, err := audit.Open(ctx, uri)
 		if err != nil {
 			return nil, err
 		}
 		closers = append(closers, func() { st.Close() })
-		auditor = st
-	} else {
-		auditor = logAuditor{log}
+		auditor, store = st, st
 	}
 	var kc *kgo.Client
 	if len(brokers) > 0 {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("bigfather-console"))
 		if err != nil {
+			for _, c := range closers {
+				c()
+			}
 			return nil, fmt.Errorf("creating the console's Kafka client: %w", err)
 		}
 		closers = append(closers, cl.Close)
 		kc = cl
 	}
-	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: w.history, Control: control, Kafka: kc, Auth: authn, Log: log}
+	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: w.history, Control: control, Kafka: kc, Auth: authn, Audit: store, Log: log}
+	if err := p.Start(); err != nil {
+		for _, c := range closers {
+			c()
+		}
+		return nil, err
+	}
+	closers = append([]func(){p.Close}, closers...) // the view before the client it uses
 	w.api = api.New(authn, auditor, log)
 	w.api.Add(p.Modules()...)
 	w.close = func() {

@@ -5,6 +5,7 @@ package webapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/bigfather/bigfather/internal/api"
 	"github.com/bigfather/bigfather/internal/auth"
+	"github.com/bigfather/bigfather/internal/auth/audit"
 	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/kafkaview"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/query"
@@ -36,14 +39,38 @@ type Platform struct {
 	Kafka *kgo.Client
 	// Auth identifies callers; nil when authentication is off.
 	Auth *auth.Authenticator
-	Log  *slog.Logger
+	// Audit is the audit log store; nil when the catalog is not a SQL database.
+	Audit *audit.Store
+	Log   *slog.Logger
+
+	kafkaView *kafkaview.View
 
 	sqlHistory queryHistory
 }
 
 // Modules are every API family of the console.
 func (p *Platform) Modules() []api.Module {
-	return []api.Module{session{p}, overview{p}, pipelines{p}, tables{p}, sqlAPI{p}}
+	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}}
+}
+
+// Start readies what the families share (the Kafka view); Close releases it.
+func (p *Platform) Start() error {
+	if p.Kafka == nil {
+		return nil
+	}
+	v, err := kafkaview.New(p.Kafka, kafkaview.WithLogger(p.Log))
+	if err != nil {
+		return fmt.Errorf("starting the console's Kafka view: %w", err)
+	}
+	p.kafkaView = v
+	return nil
+}
+
+// Close releases what Start made.
+func (p *Platform) Close() {
+	if p.kafkaView != nil {
+		p.kafkaView.Close()
+	}
 }
 
 // pipeline finds a configured pipeline by name.
