@@ -33,8 +33,8 @@ type Options struct {
 	Console http.Handler
 }
 
-// New listens on addr and routes /metrics, /healthz, /api/v1/ and /ui. /healthz answers 200 with every
-// pipeline's state, or 503 while any pipeline is failing or a store does not answer.
+// New listens on addr and routes /metrics, /healthz and /readyz, /api/v1/ and /ui. /healthz and /readyz
+// answer 200 with every pipeline's state, or 503 while any pipeline is failing or a store does not answer.
 func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -45,7 +45,7 @@ func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{Registry: o.Metrics.Registry}))
 	}
 	health := o.Health
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	ready := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		body := healthBody{Status: "ok", Pipelines: map[string]monitor.PipelineStatus{}}
 		code := http.StatusOK
@@ -57,7 +57,11 @@ func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 		}
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)
-	})
+	}
+	// Both answer 503 while a pipeline fails or a store does not answer: /readyz is the name load balancers
+	// and Kubernetes expect for that; /healthz stays for the tools already pointed at it.
+	mux.HandleFunc("GET /healthz", ready)
+	mux.HandleFunc("GET /readyz", ready)
 	if o.API != nil {
 		mux.Handle("/api/v1/", o.API)
 	}

@@ -38,14 +38,16 @@ func TestHealthz(t *testing.T) {
 	}
 	for _, tc := range cases {
 		tc.update()
-		resp, err := http.Get("http://" + srv.Addr() + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.wantCode || strings.TrimSpace(string(body)) != tc.wantBody {
-			t.Errorf("%s: got %d %s\nwant %d %s", tc.name, resp.StatusCode, body, tc.wantCode, tc.wantBody)
+		for _, path := range []string{"/healthz", "/readyz"} {
+			resp, err := http.Get("http://" + srv.Addr() + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantCode || strings.TrimSpace(string(body)) != tc.wantBody {
+				t.Errorf("%s %s: got %d %s\nwant %d %s", tc.name, path, resp.StatusCode, body, tc.wantCode, tc.wantBody)
+			}
 		}
 	}
 	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
