@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,4 +161,26 @@ func cmdConsole(ctx context.Context, args []string, stderr io.Writer, log *slog.
 		return err
 	}
 	return g.Wait()
+}
+
+// cmdAuth runs `bigfather auth hash`: it reads a password from the first line of standard input and prints
+// its bcrypt hash for a user's password_hash.
+func cmdAuth(args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) != 1 || args[0] != "hash" {
+		return usagef("usage: bigfather auth hash < password-file  (prints the bcrypt hash of the first line)")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return usagef("auth hash: the first line of standard input is empty; give the password there")
+	}
+	h, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, h)
+	return nil
 }

@@ -42,7 +42,8 @@ Usage:
   bigfather rejected [--config FILE | --data DIR] [--pipeline P] [--format table|json]
   bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]
   bigfather maintain [--config FILE | --data DIR] [--table T]   compaction, snapshot expiry, orphan removal, once
-  bigfather console --config FILE [--http ADDR]   the web console (/ui) and its API alone
+  bigfather console --config FILE [--http ADDR] [--insecure]   the web console (/ui) and its API alone
+  bigfather auth hash < FILE   the bcrypt hash of the password on FILE's first line, for auth.users[].password_hash
   bigfather version
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or config.
@@ -105,6 +106,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		return cmdMaintain(ctx, rest, stdout, stderr)
 	case "console":
 		return cmdConsole(ctx, rest, stderr, log)
+	case "auth":
+		return cmdAuth(rest, os.Stdin, stdout)
 	case "demo":
 		if len(rest) == 0 || rest[0] != "produce" {
 			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")
