@@ -100,7 +100,8 @@ type tableDetail struct {
 	Properties     map[string]string `json:"properties"`
 	SmallFiles     int               `json:"small_files"`
 	History        []snapshotInfo    `json:"history"`
-	MaintenanceRun *time.Time        `json:"last_maintenance,omitempty"`
+	// MaintenanceRun is when this process last maintained the table (scheduled maintenance), if it did.
+	MaintenanceRun *time.Time `json:"last_maintenance,omitempty"`
 }
 
 func (m tables) load(r *api.Request) (*table.Table, string, error) {
@@ -137,9 +138,11 @@ func (m tables) get(r *api.Request) (any, error) {
 	for k, v := range t.Properties() {
 		d.Properties[k] = v
 	}
-	if st, err := maintain.Stats(r.Context(), t, 128<<20); err == nil {
+	target := m.p.maintenanceTarget()
+	if st, err := maintain.Stats(r.Context(), t, target); err == nil {
 		d.SmallFiles = st.SmallFiles
 	}
+	d.MaintenanceRun = m.p.lastMaintenance(name)
 	byID := map[int64]table.Snapshot{}
 	for _, s := range md.Snapshots() {
 		byID[s.SnapshotID] = s
@@ -184,3 +187,37 @@ func (m tables) preview(r *api.Request) (any, error) {
 	}
 	return map[string]any{"columns": res.Columns, "types": res.Types, "rows": res.JSONRows()}, nil
 }
+
+// maintenanceTarget is the file size compaction aims at (files under 3/4 of it are small).
+func (p *Platform) maintenanceTarget() int64 {
+	if p.Config != nil && p.Config.Maintenance.TargetFileSize > 0 {
+		return p.Config.Maintenance.TargetFileSize
+	}
+	return 128 << 20
+}
+
+// lastMaintenance reads when this process's scheduled maintenance last ran on a table, from its metrics.
+func (p *Platform) lastMaintenance(name string) *time.Time {
+	if p.Metrics == nil {
+		return nil
+	}
+	families, err := p.Metrics.Registry.Gather()
+	if err != nil {
+		return nil
+	}
+	for _, f := range families {
+		if f.GetName() != "bigfather_maintenance_last_run_timestamp_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "table" && l.GetValue() == name {
+					at := time.Unix(int64(m.GetGauge().GetValue()), 0).UTC()
+					return &at
+				}
+			}
+		}
+	}
+	return nil
+}
+

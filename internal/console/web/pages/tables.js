@@ -33,7 +33,8 @@ async function detail(main, name) {
       h('dt', {}, t('col.size')), h('dd', {}, fmtBytes(x.bytes)),
       h('dt', {}, t('col.snapshots')), h('dd', {}, fmtNum(x.snapshots)),
       h('dt', {}, t('col.smallfiles')), h('dd', {}, fmtNum(x.small_files)),
-      h('dt', {}, t('col.format')), h('dd', {}, `Iceberg v${x.format_version}`))),
+      h('dt', {}, t('col.format')), h('dd', {}, `Iceberg v${x.format_version}`),
+      h('dt', {}, t('col.maintained')), h('dd', {}, x.last_maintenance ? fmtTime(x.last_maintenance) : t('tables.nomaintenance')))),
     section(t('tables.partitioning'), x.partition_spec.length ? table([t('col.field'), t('col.transform'), t('col.source')],
       x.partition_spec.map((p) => [p.name, p.transform, p.source])) : emptyBox(t('tables.unpartitioned')))));
   main.append(section(t('tables.schema'), table([t('col.id'), t('col.column'), t('col.type'), t('col.required')],
