@@ -33,6 +33,12 @@ export class APIError extends Error {
   }
 }
 
+// exactInts keeps integers past 2^53 (snapshot ids) exact: JSON.parse hands a reviver each number's source
+// text (where the browser supports it), and such an integer stays that text instead of losing digits.
+function exactInts(key, value, ctx) {
+  return typeof value === 'number' && !Number.isSafeInteger(value) && /^-?\d+$/.test(ctx?.source || '') ? ctx.source : value;
+}
+
 // api calls /api/v1: JSON in, JSON out; mutating calls carry the session's CSRF token.
 export async function api(method, path, body, opts = {}) {
   const headers = { Accept: 'application/json' };
@@ -45,7 +51,7 @@ export async function api(method, path, body, opts = {}) {
   if (opts.raw && res.ok) return res;
   let data = null;
   const text = await res.text();
-  try { data = text ? JSON.parse(text) : null; } catch { data = { error: { message: text } }; }
+  try { data = text ? JSON.parse(text, exactInts) : null; } catch { data = { error: { message: text } }; }
   if (!res.ok) {
     if (res.status === 401 && session.name && path !== '/me') {
       setSession(null);
@@ -153,9 +159,11 @@ export function statusBadge(status) {
   return h('span', { class: `badge ${cls}`, 'data-status': status }, t('status.' + status));
 }
 
-// table renders rows (arrays of cells: strings, numbers or nodes) under headers.
+// table renders rows (arrays of cells: strings, numbers or nodes) under headers; numbers and the headers of
+// all-number columns are right-aligned.
 export function table(headers, rows, opts = {}) {
-  const thead = h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x))));
+  const num = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const thead = h('thead', {}, h('tr', {}, headers.map((x, i) => h('th', num[i] ? { scope: 'col', class: 'num' } : { scope: 'col' }, x))));
   const tbody = h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', typeof c === 'number' ? { class: 'num' } : {}, typeof c === 'number' ? fmtNum(c) : c)))));
   return h('div', { class: 'table-wrap' }, h('table', { class: opts.class || '' }, thead, tbody));
 }
@@ -174,9 +182,11 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-// chart draws a time-series chart with uPlot: xs are Unix seconds, series [{label, values}].
+// chart draws a chart with uPlot: xs are Unix seconds (or plain numbers with opts.time false), series
+// [{label, values}]; title '' leaves the caption out (for a chart in a card that has the title). With
+// opts.labels the x axis is categories instead: xs are 0..n-1 and labels[i] names the i-th.
 export function chart(title, xs, series, opts = {}) {
-  const box = h('figure', { class: 'chart' }, h('figcaption', {}, title));
+  const box = h('figure', { class: 'chart' }, title ? h('figcaption', {}, title) : null);
   if (!xs.length) {
     box.append(emptyBox(t('chart.empty')));
     return box;
@@ -186,11 +196,17 @@ export function chart(title, xs, series, opts = {}) {
     box.querySelector('.uplot')?.remove();
     const width = Math.max(280, (box.clientWidth || 600) - 8);
     const axis = { stroke: cssVar('--fg-muted'), grid: { stroke: cssVar('--line') }, ticks: { stroke: cssVar('--line') } };
+    const labels = opts.labels;
+    const xAxis = labels ? {
+      ...axis,
+      splits: () => xs.filter((_, i) => labels.length <= 40 || i % Math.ceil(labels.length / 40) === 0),
+      values: (u, splits) => splits.map((v) => labels[v] ?? ''),
+    } : axis;
     const u = new window.uPlot({
       width, height: opts.height || 200,
-      scales: { x: { time: opts.time !== false } },
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: cssVar(palette[i % palette.length]), width: 2, fill: i === 0 && opts.fill ? cssVar('--accent-soft') : undefined, paths: opts.bars ? window.uPlot.paths.bars({ size: [0.6, 64] }) : undefined }))],
-      axes: [axis, { ...axis, size: 60 }],
+      scales: { x: labels ? { time: false, range: () => [-0.5, xs.length - 0.5] } : { time: opts.time !== false } },
+      series: [labels ? { value: (u, v) => labels[v] ?? '' } : {}, ...series.map((s, i) => ({ label: s.label, stroke: cssVar(palette[i % palette.length]), width: 2, points: opts.bars ? { show: false } : undefined, fill: (i === 0 && opts.fill) || opts.bars ? cssVar(opts.bars ? palette[i % palette.length] : '--accent-soft') : undefined, paths: opts.bars ? window.uPlot.paths.bars({ size: [0.6, 64] }) : undefined }))],
+      axes: [xAxis, { ...axis, size: 60 }],
       legend: { show: series.length > 1 },
     }, [xs, ...series.map((s) => s.values)], box);
     return u;

@@ -24,41 +24,68 @@ async function list(main) {
       h('a', { href: `/ui/tables/${encodeURIComponent(p.table)}` }, p.table), statusBadge(p.state), p.records_per_sec, p.lag, fmtAgo(p.last_commit)]))));
 }
 
-function controls(p, reload) {
+// controls are the pause/resume buttons of an operator. paused_by says what the process was asked (at once);
+// state follows when the worker has acted on it, so the buttons go by paused_by and the badge by state.
+function controls(p, refresh) {
   if (!allowed('operator')) return null;
-  const act = async (path, okKey) => {
+  const act = async (ev, path, okKey) => {
+    ev.currentTarget.disabled = true;
     try {
       await api('POST', `/pipelines/${encodeURIComponent(p.name)}/${path}`);
       toast(t(okKey));
-      reload();
     } catch (err) {
       toast(err.message);
     }
+    refresh();
   };
-  if (p.state === 'paused') {
+  if (p.paused_by || p.state === 'paused') {
     return h('div', { class: 'row' },
       p.blocked ? h('span', { class: 'hint' }, t('pipelines.blocked', { offset: p.blocked })) : null,
-      h('button', { type: 'button', class: 'primary', 'data-action': 'resume', onclick: () => act('resume?action=retry', 'pipelines.resumed') }, t('pipelines.resume')),
-      p.paused_by === 'policy' ? h('button', { type: 'button', class: 'danger', 'data-action': 'skip', onclick: () => act('resume?action=skip', 'pipelines.resumed') }, t('pipelines.skip')) : null);
+      h('button', { type: 'button', class: 'primary', 'data-action': 'resume', onclick: (ev) => act(ev, 'resume?action=retry', 'pipelines.resumed') }, t('pipelines.resume')),
+      p.paused_by === 'policy' ? h('button', { type: 'button', class: 'danger', 'data-action': 'skip', onclick: (ev) => act(ev, 'resume?action=skip', 'pipelines.resumed') }, t('pipelines.skip')) : null);
   }
-  return h('div', { class: 'row' }, h('button', { type: 'button', 'data-action': 'pause', onclick: () => act('pause', 'pipelines.pausedok') }, t('pipelines.pause')));
+  return h('div', { class: 'row' }, h('button', { type: 'button', 'data-action': 'pause', onclick: (ev) => act(ev, 'pause', 'pipelines.pausedok') }, t('pipelines.pause')));
+}
+
+// REFRESH is how often the pipeline page redraws its state, buttons and last error while it is shown.
+const REFRESH = 2000;
+
+// liveHead draws the pipeline's name, state, buttons and last error, and redraws them every REFRESH ms (and
+// after a button) until the page is left. A pause shows as a notice, not as an error.
+function liveHead(first) {
+  const head = h('div', {});
+  let timer = 0;
+  const draw = (p) => head.replaceChildren(
+    h('div', { class: 'row' }, h('h1', {}, p.name), statusBadge(p.state), h('span', { class: 'spacer' }), controls(p, refresh)),
+    p.last_error ? (p.state === 'paused' ? h('div', { class: 'state notice', role: 'status' }, p.last_error) : errorBox(p.last_error)) : null);
+  async function refresh() {
+    clearTimeout(timer);
+    if (!head.isConnected) return;
+    try {
+      draw(await api('GET', `/pipelines/${encodeURIComponent(first.name)}`));
+    } catch (err) {
+      toast(err.message);
+    }
+    if (head.isConnected) timer = setTimeout(refresh, REFRESH);
+  }
+  draw(first);
+  timer = setTimeout(refresh, REFRESH);
+  return head;
 }
 
 async function detail(main, name) {
-  const reload = () => { main.replaceChildren(); detail(main, name).catch((err) => main.append(errorBox(err.message))); };
   main.append(h('p', { class: 'sub' }, h('a', { href: '/ui/pipelines' }, t('nav.pipelines')), ' / ', name));
   const p = await api('GET', `/pipelines/${encodeURIComponent(name)}`);
-  main.append(h('div', { class: 'row' }, h('h1', {}, p.name), statusBadge(p.state), h('span', { class: 'spacer' }), controls(p, reload)));
-  if (p.last_error) main.append(errorBox(p.last_error));
+  main.append(liveHead(p));
 
   const grid = h('div', { class: 'grid' });
   main.append(grid);
   const hist = await api('GET', `/pipelines/${encodeURIComponent(name)}/history`);
   const xs = hist.points.map((pt) => new Date(pt.at).getTime() / 1000);
   grid.append(
-    section(t('chart.rate'), chart(t('chart.rate'), xs, [{ label: t('col.rps'), values: hist.points.map((pt) => pt.records_per_sec) }], { fill: true })),
-    section(t('chart.lag'), chart(t('chart.lag'), xs, [{ label: t('col.lag'), values: hist.points.map((pt) => pt.lag) }])),
-    section(t('chart.commit'), chart(t('chart.commit'), xs, [{ label: t('col.seconds'), values: hist.points.map((pt) => pt.commit_seconds) }])));
+    section(t('chart.rate'), chart('', xs, [{ label: t('col.rps'), values: hist.points.map((pt) => pt.records_per_sec) }], { fill: true })),
+    section(t('chart.lag'), chart('', xs, [{ label: t('col.lag'), values: hist.points.map((pt) => pt.lag) }])),
+    section(t('chart.commit'), chart('', xs, [{ label: t('col.seconds'), values: hist.points.map((pt) => pt.commit_seconds) }])));
 
   main.append(section(t('pipelines.partitions'), p.partitions.length ? table(
     [t('col.topic'), t('col.partition'), t('col.next'), t('col.end'), t('col.lag'), t('col.owner')],

@@ -61,16 +61,21 @@ function result(res, q) {
   };
   const numeric = res.types.map((ty) => /INT|DOUBLE|FLOAT|DECIMAL|REAL|NUMERIC/.test(ty));
   const timeLike = res.types.map((ty) => /TIMESTAMP|DATE/.test(ty));
+  // The x axis is the first time column; else the first column when it holds labels (categories, in the
+  // result's order); else the first number. Every other number column (up to four) is a series.
   const draw = (bars) => {
-    const xi = res.columns.findIndex((_, i) => timeLike[i] || numeric[i]);
+    let xi = res.columns.findIndex((_, i) => timeLike[i]);
+    const categories = xi < 0 && res.columns.length > 1 && !numeric[0];
+    if (xi < 0) xi = categories ? 0 : numeric.indexOf(true);
     const yis = res.columns.map((_, i) => i).filter((i) => numeric[i] && i !== xi);
     if (xi < 0 || !yis.length) {
       chartSlot.replaceChildren(emptyBox(t('sql.nochart')));
       return;
     }
-    const rows = [...res.rows].sort((a, b) => (a[xi] < b[xi] ? -1 : 1));
-    const xs = rows.map((r) => (timeLike[xi] ? new Date(r[xi]).getTime() / 1000 : Number(r[xi])));
-    chartSlot.replaceChildren(chart(`${res.columns[yis[0]]} / ${res.columns[xi]}`, xs, yis.slice(0, 4).map((i) => ({ label: res.columns[i], values: rows.map((r) => Number(r[i])) })), { bars, time: timeLike[xi], height: 260 }));
+    const rows = categories ? res.rows : [...res.rows].sort((a, b) => (a[xi] < b[xi] ? -1 : 1));
+    const xs = rows.map((r, i) => (categories ? i : timeLike[xi] ? new Date(r[xi]).getTime() / 1000 : Number(r[xi])));
+    const labels = categories ? rows.map((r) => cell(r[xi])) : undefined;
+    chartSlot.replaceChildren(chart(`${res.columns[yis[0]]} / ${res.columns[xi]}`, xs, yis.slice(0, 4).map((i) => ({ label: res.columns[i], values: rows.map((r) => Number(r[i])) })), { bars, time: timeLike[xi], labels, height: 260 }));
   };
   box.append(h('div', { class: 'row' },
     h('button', { type: 'button', id: 'sql-line', onclick: () => draw(false) }, t('sql.line')),
