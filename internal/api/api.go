@@ -30,6 +30,8 @@ type Handler func(r *Request) (any, error)
 // Request is an HTTP request with the caller's identity.
 type Request struct {
 	*http.Request
+	// Identity is the caller. A handler that establishes who the caller is (a login) sets it, so that the
+	// audit record of the call names them.
 	Identity auth.Identity
 	// Writer lets a handler stream its own answer (CSV downloads, live tails); it then returns Streamed.
 	Writer http.ResponseWriter
@@ -196,6 +198,8 @@ func (a *API) wrap(rt Route) http.Handler {
 			id, err = a.auth.Identify(hr)
 		}
 		status := 0
+		// result records a mutating call; it runs before the answer is written, so a caller that has its answer
+		// finds the call in the audit log.
 		result := func(e error) {
 			if rt.Mutates() && a.audit != nil {
 				a.record(hr, rt, id, status, e)
@@ -209,33 +213,35 @@ func (a *API) wrap(rt Route) http.Handler {
 		case err != nil:
 			status = http.StatusUnauthorized
 			e := &Error{Status: status, Code: "unauthenticated", Message: err.Error()}
-			writeError(w, e)
 			result(e)
+			writeError(w, e)
 			return
 		case id.Role == auth.None && rt.Role > auth.None:
 			status = http.StatusUnauthorized
 			e := &Error{Status: status, Code: "unauthenticated", Message: "log in or send a bearer token"}
-			writeError(w, e)
 			result(e)
+			writeError(w, e)
 			return
 		case id.Role < rt.Role:
 			status = http.StatusForbidden
 			e := &Error{Status: status, Code: "forbidden", Message: fmt.Sprintf("%s needs the %s role; %s has %s", rt.Method+" "+Prefix+rt.Path, rt.Role, id.Name, id.Role)}
-			writeError(w, e)
 			result(e)
+			writeError(w, e)
 			return
 		}
 		if rt.Mutates() && a.auth != nil {
 			if err := a.auth.CheckMutation(hr, id); err != nil {
 				status = http.StatusForbidden
 				e := &Error{Status: status, Code: "forbidden", Message: err.Error()}
-				writeError(w, e)
 				result(e)
+				writeError(w, e)
 				return
 			}
 		}
 		cw := &captureWriter{ResponseWriter: w}
-		data, herr := rt.Handler(&Request{Request: hr, Identity: id, Writer: cw})
+		req := &Request{Request: hr, Identity: id, Writer: cw}
+		data, herr := rt.Handler(req)
+		id = req.Identity
 		if herr != nil {
 			var e *Error
 			if !errors.As(herr, &e) {
@@ -243,14 +249,14 @@ func (a *API) wrap(rt Route) http.Handler {
 				e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the server log has the details"}
 			}
 			status = e.Status
-			writeError(w, e)
 			result(herr)
+			writeError(w, e)
 			return
 		}
 		status = http.StatusOK
 		if data != Streamed {
-			writeJSON(w, http.StatusOK, data)
 			result(nil)
+			writeJSON(w, http.StatusOK, data)
 			return
 		}
 		// The handler answered itself: audit what it answered.

@@ -25,7 +25,7 @@ func (m auditLog) list(r *api.Request) (any, error) {
 	if m.p.Audit == nil {
 		return nil, api.Unavailable("the audit log needs a SQLite or Postgres catalog; with a REST catalog it goes to the process log")
 	}
-	limit, err := r.Int("limit", 50, 1, 500)
+	limit, err := r.Int("limit", audit.DefaultLimit, 1, audit.MaxLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -33,17 +33,39 @@ func (m auditLog) list(r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := m.p.Audit.List(r.Context(), audit.Query{Limit: int(limit) + 1, BeforeID: before, Actor: r.URL.Query().Get("actor")})
+	q := audit.Query{Limit: int(limit), BeforeID: before, Actor: r.URL.Query().Get("actor")}
+	items, err := m.p.Audit.List(r.Context(), q)
 	if err != nil {
-		var qe *audit.QueryError
-		if errors.As(err, &qe) {
-			return nil, api.BadParam(qe.Field, "%s", qe.Message)
-		}
-		return nil, err
+		return nil, auditError(err)
 	}
-	more := len(items) > int(limit)
-	if more {
-		items = items[:limit]
+	// One entry past the page says whether there are more (the store lists at most audit.MaxLimit at once).
+	more := false
+	if len(items) == int(limit) {
+		q.Limit, q.BeforeID = 1, items[len(items)-1].ID
+		next, err := m.p.Audit.List(r.Context(), q)
+		if err != nil {
+			return nil, auditError(err)
+		}
+		more = len(next) > 0
+	}
+	if items == nil {
+		items = []audit.Entry{}
 	}
 	return map[string]any{"items": items, "more": more}, nil
+}
+
+// auditQueryParams are the query parameters of the audit.Query fields a *audit.QueryError names.
+var auditQueryParams = map[string]string{"Limit": "limit", "BeforeID": "before_id", "Actor": "actor"}
+
+// auditError maps a query the store refused to a 400 naming the request's parameter.
+func auditError(err error) error {
+	var qe *audit.QueryError
+	if errors.As(err, &qe) {
+		param := auditQueryParams[qe.Field]
+		if param == "" {
+			param = qe.Field
+		}
+		return api.BadParam(param, "%s", qe.Message)
+	}
+	return err
 }

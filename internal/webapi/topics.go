@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,10 @@ func kafkaError(err error, name string) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &in):
+		if in.Param == "topic" {
+			// The topic is the route's path parameter {name}.
+			return api.BadParam("name", "%s", in.Message)
+		}
 		return &api.Error{Status: http.StatusBadRequest, Code: "bad_parameter", Param: in.Param, Message: in.Error()}
 	case errors.Is(err, kafkaview.ErrNotFound):
 		return api.NotFound("topic", name)
@@ -184,6 +189,14 @@ func (m topics) messages(r *api.Request) (any, error) {
 	return api.Streamed, nil
 }
 
+// Live tail timing: the stream opens (200 and a comment line) at the first record or after tailOpenAfter,
+// whichever comes first, so a tail of a quiet topic is open at once, while a topic or filter the tail refuses
+// still gets its JSON error; then a comment every tailPing keeps proxies from closing an idle stream.
+const (
+	tailOpenAfter = time.Second
+	tailPing      = 15 * time.Second
+)
+
 func (m topics) tail(r *api.Request) (any, error) {
 	v, err := m.view()
 	if err != nil {
@@ -195,7 +208,7 @@ func (m topics) tail(r *api.Request) (any, error) {
 	}
 	req := kafkaview.TailRequest{Topic: r.PathValue("name"), Partition: int32(part), Filter: r.URL.Query().Get("filter")}
 	w := r.Writer
-	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w)
 	started := false
 	start := func() {
 		if !started {
@@ -203,28 +216,62 @@ func (m topics) tail(r *api.Request) (any, error) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusOK)
+			fmt.Fprint(w, ": tailing\n\n")
+			_ = rc.Flush()
 		}
 	}
-	// A comment line now and then keeps proxies from closing an idle stream, and tells the browser it is open.
-	ping := time.NewTicker(15 * time.Second)
+	// Tail runs in its own goroutine and hands over each record, so this one can also open the stream and ping.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	records := make(chan kafkaview.Message)
+	done := make(chan error, 1)
+	go func() {
+		done <- v.Tail(ctx, req, func(msg kafkaview.Message) error {
+			select {
+			case records <- msg:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	open := time.NewTimer(tailOpenAfter)
+	defer open.Stop()
+	ping := time.NewTicker(tailPing)
 	defer ping.Stop()
-	err = v.Tail(r.Context(), req, func(msg kafkaview.Message) error {
-		start()
-		js, err := json.Marshal(msg)
-		if err != nil {
-			return err
+	for {
+		select {
+		case msg := <-records:
+			start()
+			js, err := json.Marshal(msg)
+			if err == nil {
+				_, err = fmt.Fprintf(w, "id: %d:%s\ndata: %s\n\n", msg.Partition, strconv.FormatInt(msg.Offset, 10), js)
+			}
+			if err == nil {
+				err = rc.Flush()
+			}
+			if err != nil { // the client left
+				cancel()
+				<-done
+				return api.Streamed, nil
+			}
+		case <-open.C:
+			start()
+		case <-ping.C:
+			if started {
+				fmt.Fprint(w, ": ping\n\n")
+				_ = rc.Flush()
+			}
+		case err := <-done:
+			if err != nil && !started {
+				return nil, kafkaError(err, req.Topic)
+			}
+			// A failure after the stream opened ends it; an EventSource reconnects and gets the error then.
+			if err != nil {
+				m.p.Log.Warn("live tail stopped", "topic", req.Topic, "err", err)
+			}
+			start()
+			return api.Streamed, nil
 		}
-		if _, err := fmt.Fprintf(w, "id: %d:%s\ndata: %s\n\n", msg.Partition, strconv.FormatInt(msg.Offset, 10), js); err != nil {
-			return err
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return nil
-	})
-	if err != nil && !started {
-		return nil, kafkaError(err, req.Topic)
 	}
-	start()
-	return api.Streamed, nil
 }
