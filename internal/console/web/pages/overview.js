@@ -31,7 +31,7 @@ function detail(n) {
 function flow(data) {
   const cols = { topic: [], pipeline: [], table: [] };
   for (const n of data.nodes) cols[n.kind].push(n);
-  const W = 250, H = 54, GAPX = 110, GAPY = 18;
+  const W = 280, H = 54, GAPX = 90, GAPY = 18;
   const pos = {};
   let height = 0;
   ['topic', 'pipeline', 'table'].forEach((kind, ci) => {

@@ -53,7 +53,7 @@ function result(res, q) {
   const cell = (v) => (v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const page = (offset) => {
     const rows = res.rows.slice(offset, offset + PAGE);
-    view.replaceChildren(table(res.columns, rows.map((r) => r.map(cell))),
+    view.replaceChildren(table(res.columns, rows.map((r) => r.map(cell)), { class: 'data' }),
       h('div', { class: 'pager' },
         h('button', { type: 'button', disabled: offset === 0, onclick: () => page(offset - PAGE) }, t('page.prev')),
         h('span', {}, t('page.range', { from: fmtNum(res.rows.length ? offset + 1 : 0), to: fmtNum(Math.min(offset + PAGE, res.rows.length)), total: fmtNum(res.rows.length) })),

@@ -47,7 +47,7 @@ async function detail(main, name) {
   main.append(section(t('tables.preview'), prev));
   try {
     const p = await api('GET', `/tables/${encodeURIComponent(name)}/preview?limit=20`);
-    prev.replaceChildren(p.rows.length ? table(p.columns, p.rows.map((r) => r.map((v) => (v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v))))) : emptyBox(t('tables.norows')));
+    prev.replaceChildren(p.rows.length ? table(p.columns, p.rows.map((r) => r.map((v) => (v === null ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v)))), { class: 'data' }) : emptyBox(t('tables.norows')));
   } catch (err) {
     prev.replaceChildren(emptyBox(err.message));
   }
