@@ -284,12 +284,21 @@ func apiRouteCases() map[string]apiRouteCase {
 
 		"GET /api/v1/pipelines/{name}/history": {path: "/pipelines/game-events/history", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
 			var h struct {
-				Points []json.RawMessage `json:"points"`
+				Points []struct {
+					At            time.Time `json:"at"`
+					RecordsPerSec *float64  `json:"records_per_sec"`
+					Lag           *int64    `json:"lag"`
+				} `json:"points"`
 			}
-			resp := s.expect(t, rt, apiRequest{path: "/pipelines/game-events/history", as: s.tokens["viewer"]}, http.StatusOK)
-			resp.decode(t, &h)
-			if h.Points == nil {
-				t.Errorf("history has no points array: %s", resp.body)
+			// The process samples every 5 s; a pipeline has points once its metrics exist at a sample.
+			var resp apiResponse
+			waitFor(t, 15*time.Second, "a point in the pipeline's history", func() bool {
+				resp = s.expect(t, rt, apiRequest{path: "/pipelines/game-events/history", as: s.tokens["viewer"]}, http.StatusOK)
+				resp.decode(t, &h)
+				return len(h.Points) > 0
+			})
+			if p := h.Points[len(h.Points)-1]; p.At.IsZero() || p.RecordsPerSec == nil || p.Lag == nil {
+				t.Errorf("history: %s, want points with at, records_per_sec and lag", resp.body)
 			}
 			s.expectError(t, rt, apiRequest{path: "/pipelines/no-such-pipeline/history", as: s.tokens["viewer"]}, http.StatusNotFound, "not_found", "")
 		}},
@@ -846,7 +855,8 @@ auth:
 			t.Logf("up log:\n%s", (&stageProc{log: logPath}).tail())
 		}
 	})
-	waitFor(t, 60*time.Second, "the first commit with rejected records", func() bool {
+	// The tests need rejected records and at least 3 purchases (routed to their own table) committed.
+	waitFor(t, 60*time.Second, "the first commits with rejected records and purchases", func() bool {
 		select {
 		case <-done:
 			t.Fatalf("up exited: %s", (&stageProc{log: logPath}).tail())
@@ -858,7 +868,23 @@ auth:
 		}
 		var page struct{ Total int }
 		resp := s.do(t, apiRoute{Method: http.MethodGet}, apiRequest{path: "/pipelines/game-events/rejected?limit=1", as: s.tokens["viewer"]})
-		return resp.status == http.StatusOK && json.Unmarshal(resp.body, &page) == nil && page.Total > 0
+		if resp.status != http.StatusOK || json.Unmarshal(resp.body, &page) != nil || page.Total == 0 {
+			return false
+		}
+		var tables struct {
+			Items []struct {
+				Name string
+				Rows int64
+			}
+		}
+		resp = s.do(t, apiRoute{Method: http.MethodGet}, apiRequest{path: "/tables", as: s.tokens["viewer"]})
+		return resp.status == http.StatusOK && json.Unmarshal(resp.body, &tables) == nil &&
+			slices.ContainsFunc(tables.Items, func(tb struct {
+				Name string
+				Rows int64
+			}) bool {
+				return tb.Name == "staging.purchases" && tb.Rows >= 3
+			})
 	})
 	return s
 }
