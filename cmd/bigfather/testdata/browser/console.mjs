@@ -15,6 +15,9 @@ const TABLES = ['staging.game_events', 'staging.purchases', 'staging.game_events
 const EVENT_TYPES = ['item_acquire', 'level_up', 'purchase', 'session_end', 'session_start'];
 const SQL = 'select event_type, count(*) as n from staging.game_events group by 1 order by 1';
 const HEADER_PARTITION = process.env.HEADER_PARTITION;
+// WAIT bounds each wait for a page to show something (ms): pages that query the tables share two cores with
+// the platform and its demo traffic.
+const WAIT = 20_000;
 if (!HEADER_PARTITION) fail('HEADER_PARTITION must be set');
 
 /** card is the section.card titled title (exactly). */
@@ -31,7 +34,7 @@ async function cells(loc) {
 async function nav(page, key, path, heading) {
   await page.click(`#nav a[data-nav="${key}"]`);
   await page.waitForURL((u) => u.pathname === path);
-  await expectText(page, 'main h1', heading);
+  await expectText(page, 'main h1', heading, WAIT);
 }
 
 /** mark marks what selector shows now, so that waitFresh can tell the next result from it. */
@@ -39,7 +42,7 @@ async function mark(page, selector) {
   await page.locator(selector).evaluateAll((els) => els.forEach((el) => { el.dataset.stale = '1'; }));
 }
 
-async function waitFresh(page, selector, timeout = 10_000) {
+async function waitFresh(page, selector, timeout = WAIT) {
   await page.locator(`${selector}:not([data-stale])`).first().waitFor({ timeout });
 }
 
@@ -51,7 +54,7 @@ async function snap(page, name) {
 
 async function overview(page) {
   await page.goto('/ui/');
-  await expectText(page, 'main h1', 'Overview');
+  await expectText(page, 'main h1', 'Overview', WAIT);
   const nodes = [`topic:${TOPIC}`, `pipeline:${PIPELINE}`, ...TABLES.map((t) => `table:${t}`)];
   for (const id of nodes) {
     await page.locator(`main svg [data-node="${id}"]`).waitFor();
@@ -70,12 +73,12 @@ async function overview(page) {
 async function topics(page) {
   await nav(page, 'topics', '/ui/topics', 'Topics');
   const topicsCard = card(page, 'Topics');
-  await expectText(page, 'main section.card a', TOPIC);
+  await expectText(page, 'main section.card a', TOPIC, WAIT);
   const rows = await cells(topicsCard);
   const row = rows.find((r) => r[0] === TOPIC);
   if (!row) fail(`topics: no row for ${TOPIC} in ${JSON.stringify(rows)}`);
   seen.topicRow = row;
-  await expectText(page, 'main section.card td', `bigfather-${PIPELINE}`);
+  await expectText(page, 'main section.card td', `bigfather-${PIPELINE}`, WAIT);
   seen.groupRows = await cells(card(page, 'Consumer groups'));
   await snap(page, 'topics');
   expectNoErrors(page);
@@ -137,14 +140,14 @@ async function pipelines(page) {
 
   await page.click(`main a:text-is("${PIPELINE}")`);
   await page.waitForURL((u) => u.pathname === `/ui/pipelines/${PIPELINE}`);
-  await expectText(page, 'main h1', PIPELINE);
+  await expectText(page, 'main h1', PIPELINE, WAIT);
   await page.locator('main h1 + [data-status="running"]').waitFor();
   await page.locator('main .uplot canvas').first().waitFor();
   seen.charts = await page.locator('main .uplot').count();
   seen.pipelinePartitions = await cells(card(page, 'Partitions'));
   await page.locator('[data-reason]').first().waitFor();
   seen.commits = (await cells(card(page, 'Recent commits'))).map((r) => ({ table: r[1], snapshot: r[5] }));
-  await page.locator('[data-completeness]').waitFor({ timeout: 20_000 });
+  await page.locator('[data-completeness]').waitFor();
   seen.completeness = await page.locator('[data-completeness] dd').allInnerTexts();
   await snap(page, 'pipeline');
   expectNoErrors(page);
@@ -154,7 +157,7 @@ async function pipelines(page) {
   const reason = await link.getAttribute('data-reason');
   await link.click();
   await page.waitForURL((u) => u.pathname === `/ui/pipelines/${PIPELINE}/rejected` && u.searchParams.get('reason') === reason);
-  await expectText(page, 'main h1', reason);
+  await expectText(page, 'main h1', reason, WAIT);
   const rejected = card(page, 'Records');
   await rejected.locator('tbody tr').first().waitFor();
   const rows = await cells(rejected);
@@ -166,7 +169,7 @@ async function pipelines(page) {
   await page.click(`main a:text-is("${PIPELINE}")`);
   await page.waitForURL((u) => u.pathname === `/ui/pipelines/${PIPELINE}`);
   await page.click('[data-action="pause"]');
-  await page.locator('main h1 + [data-status="paused"]').waitFor({ timeout: 20_000 });
+  await page.locator('main h1 + [data-status="paused"]').waitFor();
   seen.pausedState = await apiState(page);
   await page.locator('[data-action="resume"]').waitFor();
   await snap(page, 'pipeline-paused');
@@ -190,7 +193,7 @@ async function tables(page) {
 
   await page.click(`main a:text-is("${TABLES[0]}")`);
   await page.waitForURL((u) => u.pathname === `/ui/tables/${TABLES[0]}`);
-  await expectText(page, 'main h1', TABLES[0]);
+  await expectText(page, 'main h1', TABLES[0], WAIT);
   const schema = await cells(card(page, 'Schema'));
   seen.schema = schema.map((r) => ({ id: r[0], name: r[1], type: r[2], required: r[3] }));
   seen.snapshots = (await cells(card(page, 'Snapshots'))).map((r) => ({ snapshot: r[1], operation: r[2], offsets: r[5] }));
@@ -208,7 +211,7 @@ async function sql(page) {
   await nav(page, 'sql', '/ui/sql', 'SQL');
   await page.fill('#sql-editor', SQL);
   await page.click('#sql-run');
-  await page.locator('#sql-result tbody tr').first().waitFor({ timeout: 20_000 });
+  await page.locator('#sql-result tbody tr').first().waitFor();
   const rows = await cells(page.locator('#sql-result'));
   seen.sqlColumns = await page.locator('#sql-result thead th').allInnerTexts();
   seen.sqlRows = rows;
@@ -218,7 +221,7 @@ async function sql(page) {
   await page.click('#sql-bar');
   await page.locator('#sql-result .uplot canvas').first().waitFor();
   seen.sqlChart = await page.locator('#sql-result .uplot').count();
-  await expectText(page, 'section.card:has(> h2:text-is("History")) code', SQL);
+  await expectText(page, 'section.card:has(> h2:text-is("History")) code', SQL, WAIT);
   await snap(page, 'sql');
   expectNoErrors(page);
 }
@@ -249,6 +252,7 @@ async function korean(page) {
 
 async function dark(browser) {
   const page = await newPage(browser, { colorScheme: 'dark' });
+  page.context().setDefaultTimeout(WAIT);
   await page.goto('/ui/');
   await page.locator(`main svg [data-node="pipeline:${PIPELINE}"]`).waitFor();
   seen.theme = await page.getAttribute('html', 'data-theme');
@@ -265,6 +269,7 @@ async function dark(browser) {
 
 await main(async (browser) => {
   const page = await newPage(browser);
+  page.context().setDefaultTimeout(WAIT);
   const took = {};
   for (const [name, step] of [['overview', overview], ['topics', topics], ['pipelines', pipelines], ['tables', tables], ['sql', sql], ['audit', audit], ['korean', korean]]) {
     const start = Date.now();
