@@ -93,13 +93,13 @@ type snapshotInfo struct {
 
 type tableDetail struct {
 	tableSummary
-	Location       string            `json:"location"`
-	FormatVersion  int               `json:"format_version"`
-	Schema         []schemaField     `json:"schema"`
-	PartitionSpec  []partitionField  `json:"partition_spec"`
-	Properties     map[string]string `json:"properties"`
-	SmallFiles     int               `json:"small_files"`
-	History        []snapshotInfo    `json:"history"`
+	Location      string            `json:"location"`
+	FormatVersion int               `json:"format_version"`
+	Schema        []schemaField     `json:"schema"`
+	PartitionSpec []partitionField  `json:"partition_spec"`
+	Properties    map[string]string `json:"properties"`
+	SmallFiles    int               `json:"small_files"`
+	History       []snapshotInfo    `json:"history"`
 	// MaintenanceRun is when this process last maintained the table (scheduled maintenance), if it did.
 	MaintenanceRun *time.Time `json:"last_maintenance,omitempty"`
 }
@@ -220,4 +220,3 @@ func (p *Platform) lastMaintenance(name string) *time.Time {
 	}
 	return nil
 }
-
