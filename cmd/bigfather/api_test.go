@@ -847,9 +847,16 @@ auth:
 		_ = up.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
+			if code := up.ProcessState.ExitCode(); code != 0 {
+				t.Errorf("up exited %d after SIGTERM, want 0", code)
+			}
 		case <-time.After(30 * time.Second):
 			_ = up.Process.Kill()
 			<-done
+			t.Errorf("up did not stop within 30s of SIGTERM")
+		}
+		if log := readFile(logPath); strings.Contains(log, "DATA RACE") {
+			t.Errorf("up found a data race:\n%s", log)
 		}
 		if t.Failed() {
 			t.Logf("up log:\n%s", (&stageProc{log: logPath}).tail())
