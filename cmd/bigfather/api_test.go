@@ -31,7 +31,6 @@ import (
 // foreign Origin (403). A route of the file without a case here fails the test, so a new route needs one. At
 // the end the audit log must hold exactly the mutating calls made, in order.
 func TestAPIRoutes(t *testing.T) {
-	s := startAPIPlatform(t)
 	routes := openAPIRoutes(t)
 	cases := apiRouteCases()
 	for _, rt := range routes {
@@ -47,6 +46,7 @@ func TestAPIRoutes(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	s := startAPIPlatform(t)
 	s.routes = routes
 	// One session per role, through the login route (audited like every mutating call).
 	for _, role := range []string{"viewer", "operator", "admin"} {
@@ -146,6 +146,7 @@ func apiRouteCases() map[string]apiRouteCase {
 			if sess.cookie == "" || sess.csrf == "" {
 				t.Errorf("login gave cookie %q and CSRF token %q", sess.cookie, sess.csrf)
 			}
+			s.secrets = append(s.secrets, "not-the-password")
 			wrong := apiRequest{path: "/login", body: `{"name": "viewer", "password": "not-the-password"}`, as: nobody}
 			s.expectError(t, rt, wrong, http.StatusUnauthorized, "unauthenticated", "")
 			unknown := apiRequest{path: "/login", body: `{"name": "nobody-by-that-name", "password": "viewer-password"}`, as: nobody}
@@ -765,6 +766,9 @@ type apiSuite struct {
 	routes   []apiRoute
 	// audit is every mutating call made, in order, as the audit log must record it.
 	audit []auditWant
+	// secrets are the passwords (right and wrong), tokens, session cookies and CSRF tokens used, which no log
+	// or audit entry may show.
+	secrets []string
 }
 
 // startAPIPlatform runs `bigfather up --demo` with a config whose auth block has a user and a token per role
@@ -786,10 +790,12 @@ func startAPIPlatform(t *testing.T) *apiSuite {
 			t.Fatal(err)
 		}
 		s.users[role] = u
+		s.secrets = append(s.secrets, u.password)
 		fmt.Fprintf(&users, "    - {name: %s, password_hash: %q, role: %s}\n", u.name, hash, role)
 		variable := "BF_API_TEST_" + strings.ToUpper(role) + "_TOKEN"
 		tok := apiCaller{name: "ci-" + role, role: role, via: "token", token: fmt.Sprintf("%s-token-%032d", role, time.Now().UnixNano())}
 		s.tokens[role] = tok
+		s.secrets = append(s.secrets, tok.token)
 		fmt.Fprintf(&tokens, "    - {name: %s, token: \"${%s}\", role: %s}\n", tok.name, variable, role)
 		env = append(env, variable+"="+tok.token)
 	}
@@ -855,8 +861,14 @@ auth:
 			<-done
 			t.Errorf("up did not stop within 30s of SIGTERM")
 		}
-		if log := readFile(logPath); strings.Contains(log, "DATA RACE") {
+		log := readFile(logPath)
+		if strings.Contains(log, "DATA RACE") {
 			t.Errorf("up found a data race:\n%s", log)
+		}
+		for _, secret := range s.secrets {
+			if strings.Contains(log, secret) {
+				t.Errorf("the up log shows a secret (a password, token, session cookie or CSRF token)")
+			}
 		}
 		if t.Failed() {
 			t.Logf("up log:\n%s", (&stageProc{log: logPath}).tail())
@@ -1093,6 +1105,7 @@ func (s *apiSuite) login(t *testing.T, u apiUser) apiCaller {
 		!c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
 		t.Fatalf("login of %s: %s; Set-Cookie %q", u.name, resp.body, resp.header.Values("Set-Cookie"))
 	}
+	s.secrets = append(s.secrets, c.Value, caller.CSRF)
 	return apiCaller{name: u.name, role: u.role, via: "session", cookie: c.Value, csrf: caller.CSRF}
 }
 
@@ -1208,7 +1221,8 @@ func nextEvent(t *testing.T, events *bufio.Scanner, v any) {
 func (s *apiSuite) checkLoginThrottle(t *testing.T) {
 	rt := s.route(t, "POST /api/v1/login")
 	s.login(t, s.users["viewer"]) // forgives earlier failures
-	wrong := apiRequest{path: "/login", body: `{"name": "viewer", "password": "guess"}`, as: nobody}
+	s.secrets = append(s.secrets, "guess-the-password")
+	wrong := apiRequest{path: "/login", body: `{"name": "viewer", "password": "guess-the-password"}`, as: nobody}
 	for range 5 {
 		s.expectError(t, rt, wrong, http.StatusUnauthorized, "unauthenticated", "")
 	}
@@ -1242,6 +1256,14 @@ func (s *apiSuite) checkAuditLog(t *testing.T) {
 		before = page.Items[len(page.Items)-1].ID
 	}
 	slices.Reverse(all)
+	for _, e := range all {
+		js, _ := json.Marshal(e)
+		for _, secret := range s.secrets {
+			if strings.Contains(string(js), secret) {
+				t.Errorf("audit entry %d shows a secret (a password, token, session cookie or CSRF token)", e.ID)
+			}
+		}
+	}
 	for i := 0; i < max(len(all), len(s.audit)); i++ {
 		switch {
 		case i >= len(all):
