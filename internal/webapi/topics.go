@@ -250,7 +250,7 @@ func (m topics) tail(r *api.Request) (any, error) {
 			if err == nil {
 				err = rc.Flush()
 			}
-			if err != nil { // the client left
+			if err != nil { // the client left (a record that cannot be sent ends the stream too)
 				cancel()
 				<-done
 				return api.Streamed, nil
