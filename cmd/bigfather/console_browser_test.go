@@ -44,6 +44,8 @@ type consoleSeen struct {
 	OverviewStatus       string
 	Nav                  []string
 	TopicRow             []string
+	OverviewTopicNode    string
+	OverviewTableNode    string
 	GroupRows            [][]string
 	TopicPartitions      int
 	Purchases            int
@@ -166,6 +168,14 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Errorf("overview: %d edges, status %q, pipeline node %q; want 4 edges, running, the pipeline's rate",
 				seen.OverviewEdges, seen.OverviewStatus, seen.OverviewPipelineNode)
 		}
+		if !strings.HasPrefix(seen.OverviewTopicNode, "topic · game.events") || !strings.Contains(seen.OverviewTopicNode, "rec/s") ||
+			!strings.Contains(seen.OverviewTopicNode, "Lag") {
+			t.Errorf("overview: topic node %q, want the topic's rate and lag", seen.OverviewTopicNode)
+		}
+		if !strings.HasPrefix(seen.OverviewTableNode, "table · staging.game_events") || !strings.Contains(seen.OverviewTableNode, "rows") ||
+			!strings.Contains(seen.OverviewTableNode, "ago") {
+			t.Errorf("overview: table node %q, want its rows and freshness", seen.OverviewTableNode)
+		}
 		if want := []string{"Overview", "Topics", "Pipelines", "Tables", "SQL", "Audit log"}; !slices.Equal(seen.Nav, want) {
 			t.Errorf("navigation %q, want %q", seen.Nav, want)
 		}
@@ -173,9 +183,9 @@ func TestConsoleBrowser(t *testing.T) {
 
 	t.Run("topics", func(t *testing.T) {
 		// Topic, partitions, messages, records/s, groups, lag.
-		if len(seen.TopicRow) != 6 || seen.TopicRow[0] != "game.events" || seen.TopicRow[1] != "8" || num(t, seen.TopicRow[2]) < 1000 ||
-			seen.TopicRow[4] != "bigfather-game-events" {
-			t.Errorf("topic row %q, want game.events with 8 partitions, its messages and group bigfather-game-events", seen.TopicRow)
+		if len(seen.TopicRow) != 7 || seen.TopicRow[0] != "game.events" || seen.TopicRow[1] != "8" || num(t, seen.TopicRow[2]) < 1000 ||
+			!strings.HasSuffix(seen.TopicRow[3], "iB") || seen.TopicRow[5] != "bigfather-game-events" {
+			t.Errorf("topic row %q, want game.events with 8 partitions, its messages, its size and group bigfather-game-events", seen.TopicRow)
 		}
 		if len(seen.GroupRows) != 1 || !slices.Equal(seen.GroupRows[0][:4], []string{"bigfather-game-events", "Stable", "1", "game.events"}) {
 			t.Errorf("consumer groups %q, want bigfather-game-events, Stable, one member, on game.events", seen.GroupRows)

@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -26,6 +27,8 @@ type flowNode struct {
 	RecordsPerSec *float64  `json:"records_per_sec,omitempty"`
 	Lag           *int64    `json:"lag,omitempty"`
 	LastCommit    time.Time `json:"last_commit,omitzero"`
+	// Rows a table holds.
+	Rows *int64 `json:"rows,omitempty"`
 	// Role of a table: main, route or rejected.
 	Role string `json:"role,omitempty"`
 }
@@ -36,7 +39,7 @@ type flowEdge struct {
 	Kind string `json:"kind"` // main, route, rejected, input
 }
 
-func (m overview) get(*api.Request) (any, error) {
+func (m overview) get(r *api.Request) (any, error) {
 	nodes, edges := []flowNode{}, []flowEdge{}
 	seen := map[string]bool{}
 	add := func(n flowNode) {
@@ -68,5 +71,38 @@ func (m overview) get(*api.Request) (any, error) {
 		add(flowNode{ID: "table:" + rej, Kind: "table", Name: rej, Status: status, Role: "rejected"})
 		edges = append(edges, flowEdge{From: pid, To: "table:" + rej, Kind: "rejected"})
 	}
+	m.measure(r.Context(), nodes)
 	return map[string]any{"nodes": nodes, "edges": edges}, nil
+}
+
+// measure fills in what Kafka says of the topic nodes (records/s, consumer lag) and what the catalog says of
+// the table nodes (rows, last commit), each within a short deadline: the picture must come back fast even when
+// a store is slow, and a node it could not measure keeps its status only.
+func (m overview) measure(ctx context.Context, nodes []flowNode) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	for i := range nodes {
+		n := &nodes[i]
+		switch n.Kind {
+		case "topic":
+			if m.p.kafkaView == nil {
+				continue
+			}
+			d, err := m.p.kafkaView.Topic(ctx, n.Name)
+			if err != nil {
+				n.Status = "error"
+				continue
+			}
+			rate, lag := d.RecordsPerSec, d.Lag
+			n.RecordsPerSec, n.Lag = &rate, &lag
+		case "table":
+			t, err := m.p.Lake.LoadTable(ctx, n.Name)
+			if err != nil {
+				continue // not created yet: no commit so far
+			}
+			s := summarize(t, n.Name)
+			rows := s.Rows
+			n.Rows, n.LastCommit = &rows, s.LastCommit
+		}
+	}
 }

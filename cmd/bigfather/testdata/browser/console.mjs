@@ -60,6 +60,8 @@ async function overview(page) {
     await page.locator(`main svg [data-node="${id}"]`).waitFor();
   }
   seen.overviewPipelineNode = await page.locator(`[data-node="pipeline:${PIPELINE}"]`).textContent();
+  seen.overviewTopicNode = await page.locator(`[data-node="topic:${TOPIC}"]`).textContent();
+  seen.overviewTableNode = await page.locator(`[data-node="table:${TABLES[0]}"]`).textContent();
   seen.overviewEdges = await page.locator('main svg path.edge').count();
   const rows = await cells(card(page, 'Pipelines'));
   if (rows.length !== 1 || rows[0][0] !== PIPELINE) fail(`overview: pipelines table rows ${JSON.stringify(rows)}, want one row for ${PIPELINE}`);

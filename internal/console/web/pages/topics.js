@@ -1,7 +1,7 @@
 // Topics: a paginated, searchable list (partitions, messages, records/s, consumer groups, lag), the consumer
 // groups, and per topic a message browser (by partition, offset, timestamp or newest) with a CEL filter
 // evaluated on the server, live tail and export of the shown records.
-import { api, h, t, section, fmtNum, emptyBox, errorBox, loading, table, pager, download, csv, toast } from '../lib.js';
+import { api, h, t, section, fmtNum, emptyBox, errorBox, loading, table, pager, download, csv, toast, fmtBytes } from '../lib.js';
 
 export async function render(main, parts, query) {
   if (parts.length === 0) return list(main, query);
@@ -21,8 +21,8 @@ async function list(main, query) {
       slot.replaceChildren(emptyBox(search.value ? t('topics.nomatch') : t('topics.empty')));
       return;
     }
-    slot.replaceChildren(table([t('col.topic'), t('col.partitions'), t('col.messages'), t('col.rps'), t('col.groups'), t('col.lag')],
-      page.items.map((x) => [h('a', { href: `/ui/topics/${encodeURIComponent(x.name)}` }, x.name), x.partitions, x.messages, x.records_per_sec, (x.groups || []).join(', ') || '–', x.lag])), pager(page, load));
+    slot.replaceChildren(table([t('col.topic'), t('col.partitions'), t('col.messages'), t('col.size'), t('col.rps'), t('col.groups'), t('col.lag')],
+      page.items.map((x) => [h('a', { href: `/ui/topics/${encodeURIComponent(x.name)}` }, x.name), x.partitions, x.messages, x.size == null ? '–' : fmtBytes(x.size), x.records_per_sec, (x.groups || []).join(', ') || '–', x.lag])), pager(page, load));
   };
   const loadGroups = async (offset) => {
     const page = await api('GET', `/groups?search=${encodeURIComponent(search.value)}&offset=${offset}&limit=20`);
