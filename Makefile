@@ -5,7 +5,7 @@ up:
 	go run ./cmd/bigfather up --demo
 
 test:
-	go test ./...
+	go test -timeout 30m ./...
 
 bench:
 	go test -run '^$$' -bench 'StageDemoEvents|JoinPause' -benchtime 1x ./internal/stage/

@@ -130,7 +130,8 @@ func TestRejectionPolicies(t *testing.T) {
 			n, _ := resp.Body.Read(buf)
 			return resp.StatusCode, string(buf[:n])
 		}
-		if code, body := post("explode"); code != http.StatusConflict || !strings.Contains(body, `unknown resume action \"explode\"`) {
+		if code, body := post("explode"); code != http.StatusBadRequest ||
+			!strings.Contains(body, `{"error":{"code":"bad_parameter","message":"action: expected one of retry, skip, got \"explode\"","param":"action"}}`) {
 			t.Errorf("bad action: %d %s", code, body)
 		}
 		// Retry reads the record again: still invalid, so it pauses again at the same place.
