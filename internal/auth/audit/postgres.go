@@ -2,18 +2,14 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/bigfather/bigfather/internal/pgurl"
 )
 
 // pgSchema creates the table in a Postgres database.
@@ -52,9 +48,9 @@ const (
 func openPostgres(ctx context.Context, uri string) (*Store, error) {
 	cfg, err := pgx.ParseConfig(uri)
 	if err != nil {
-		return nil, &openError{uri: redactURI(uri), cause: "invalid Postgres URI", err: err, secrets: secretsOf(uri, nil)}
+		return nil, &openError{uri: pgurl.Redact(uri), cause: "invalid Postgres URI", err: err, secrets: pgurl.Secrets(uri, nil)}
 	}
-	secrets := secretsOf(uri, cfg)
+	secrets := pgurl.Secrets(uri, cfg)
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = pgConnectTimeout
 	}
@@ -69,12 +65,12 @@ func openPostgres(ctx context.Context, uri string) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(octx); err != nil {
 		db.Close()
-		return nil, &openError{uri: redactURI(uri), cause: connectCause(cfg, err), err: err, secrets: secrets}
+		return nil, &openError{uri: pgurl.Redact(uri), cause: pgurl.ConnectCause(cfg, err, pgOpenTimeout), err: err, secrets: secrets}
 	}
 	s := &Store{db: db, pg: true}
 	if err := s.createPgSchema(octx); err != nil {
 		db.Close()
-		return nil, &openError{uri: redactURI(uri), cause: "creating table " + Table, err: err, secrets: secrets}
+		return nil, &openError{uri: pgurl.Redact(uri), cause: "creating table " + Table, err: err, secrets: secrets}
 	}
 	return s, nil
 }
@@ -125,109 +121,3 @@ func (e *openError) Error() string {
 
 // Unwrap returns the driver's error.
 func (e *openError) Unwrap() error { return e.err }
-
-// connectCause says in words why the first connection failed.
-func connectCause(cfg *pgx.ConnConfig, err error) string {
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "28P01":
-			return fmt.Sprintf("the Postgres server at %s refused the password of user %q (the password comes from the URI, PGPASSWORD or ~/.pgpass)", addr, cfg.User)
-		case "28000":
-			return fmt.Sprintf("the Postgres server at %s refused user %q (no such role, or pg_hba.conf does not admit it)", addr, cfg.User)
-		case "3D000":
-			return fmt.Sprintf("database %q does not exist on the Postgres server at %s", cfg.Database, addr)
-		case "53300":
-			return fmt.Sprintf("the Postgres server at %s has no free connection slots", addr)
-		}
-		return fmt.Sprintf("the Postgres server at %s refused the connection", addr)
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Sprintf("no answer from the Postgres server at %s within %s", addr, pgOpenTimeout)
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return fmt.Sprintf("cannot resolve the Postgres host %q", cfg.Host)
-	}
-	return fmt.Sprintf("cannot reach the Postgres server at %s", addr)
-}
-
-// isPasswordParam reports whether a URI query parameter holds a password.
-func isPasswordParam(key string) bool {
-	k := strings.ToLower(key)
-	return k == "password" || k == "sslpassword"
-}
-
-// redactURI is uri with its passwords (user info, password and sslpassword parameters) replaced by xxxxx. A uri
-// that does not parse (a password with a raw '/' or '#', say) loses everything between its user name and its
-// last '@', or its whole query.
-func redactURI(uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil {
-		scheme, rest, ok := strings.Cut(uri, "://")
-		if !ok {
-			return "(an unparsable URI)"
-		}
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			user, _, _ := strings.Cut(rest[:at], ":")
-			return scheme + "://" + user + ":xxxxx" + rest[at:]
-		}
-		if i := strings.IndexAny(rest, "?#"); i >= 0 {
-			return scheme + "://" + rest[:i] + "?xxxxx"
-		}
-		return uri
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		hidden := false
-		for k := range q {
-			if isPasswordParam(k) {
-				q.Set(k, "xxxxx")
-				hidden = true
-			}
-		}
-		if hidden {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.String()
-}
-
-// secretsOf lists the passwords to scrub from messages, as written and escaped: those in uri, the one the
-// connection uses (cfg, which may come from PGPASSWORD or a password file) and PGPASSWORD. Passwords shorter
-// than 4 bytes are left out, since scrubbing them would garble a message without hiding anything.
-func secretsOf(uri string, cfg *pgx.ConnConfig) []string {
-	var out []string
-	add := func(p string) {
-		if len(p) >= 4 {
-			out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
-		}
-	}
-	if u, err := url.Parse(uri); err == nil {
-		if p, ok := u.User.Password(); ok {
-			add(p)
-		}
-		for k, vs := range u.Query() {
-			if isPasswordParam(k) {
-				for _, v := range vs {
-					add(v)
-				}
-			}
-		}
-	} else if _, rest, ok := strings.Cut(uri, "://"); ok {
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if _, p, ok := strings.Cut(rest[:at], ":"); ok {
-				add(p)
-			}
-		}
-	}
-	if cfg != nil {
-		add(cfg.Password)
-	}
-	add(os.Getenv("PGPASSWORD"))
-	return out
-}

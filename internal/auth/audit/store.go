@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bigfather/bigfather/internal/pgurl"
 )
 
 // Table is the audit log's table in the platform database; Open creates it, with an index on its at column,
@@ -82,7 +84,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	case uri == "":
 		return nil, fmt.Errorf("opening the audit log: the database URI is empty (the audit log needs a SQLite database, sqlite://PATH, or a Postgres one, postgres://user@host:port/db)")
 	}
-	return nil, fmt.Errorf("opening the audit log: unsupported database URI %q: the audit log needs a SQLite database (sqlite://PATH) or a Postgres one (postgres://user@host:port/db)", redactURI(uri))
+	return nil, fmt.Errorf("opening the audit log: unsupported database URI %q: the audit log needs a SQLite database (sqlite://PATH) or a Postgres one (postgres://user@host:port/db)", pgurl.Redact(uri))
 }
 
 // Close closes the database connections. Closing again does nothing and returns the first call's result.
