@@ -393,6 +393,8 @@ func TestCookieAttributes(t *testing.T) {
 	}
 }
 
+const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
 func TestIdentify(t *testing.T) {
 	f := newFixture(t, testAuth())
 	alice, _ := f.login(t, "alice", alicePW)
@@ -402,11 +404,15 @@ func TestIdentify(t *testing.T) {
 		t.Fatal(err)
 	}
 	asBob := base64.RawURLEncoding.EncodeToString(bytes.Replace(data, []byte(`"n":"alice"`), []byte(`"n":"bob"`), 1)) + "." + sig
-	lastSig := sig[len(sig)-1:]
+	// The first character carries six whole bits of the MAC (the last one carries only four, so changing it
+	// may leave the decoded bytes alone).
 	flipped := "A"
-	if lastSig == "A" {
+	if sig[0] == 'A' {
 		flipped = "B"
 	}
+	// And a last character that differs only in the bits the encoding leaves unused must not pass either.
+	last := strings.IndexByte(b64Alphabet, sig[len(sig)-1])
+	padded := alice.Value[:len(alice.Value)-1] + string(b64Alphabet[last^1])
 	other := newFixture(t, func() config.Auth { c := testAuth(); c.SessionSecret = strings.Repeat("x", 32); return c }())
 	otherCookie, _ := other.login(t, "alice", alicePW)
 
@@ -436,7 +442,8 @@ func TestIdentify(t *testing.T) {
 		{"session", nil, alice.Value, 200, okAlice},
 		{"a bearer token wins over the cookie", map[string]string{"Authorization": "Bearer " + ciToken}, alice.Value, 200, okCI},
 		{"payload changed to bob", nil, asBob, 401, invalid},
-		{"signature changed", nil, alice.Value[:len(alice.Value)-1] + flipped, 401, invalid},
+		{"signature changed", nil, payload + "." + flipped + sig[1:], 401, invalid},
+		{"signature with other unused bits", nil, padded, 401, invalid},
 		{"no signature", nil, payload, 401, invalid},
 		{"garbage", nil, "hello.world", 401, invalid},
 		{"cookie of a server with another secret", nil, otherCookie.Value, 401, invalid},

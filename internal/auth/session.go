@@ -31,7 +31,9 @@ type session struct {
 // maxCookie bounds the cookie value read, well above what a session needs.
 const maxCookie = 2048
 
-var b64 = base64.RawURLEncoding
+// b64 encodes cookies; decoding is strict, so a cookie has exactly one spelling (the unused bits of its last
+// character must be zero).
+var b64 = base64.RawURLEncoding.Strict()
 
 // Errors of session cookies; each asks to log in again.
 var (
