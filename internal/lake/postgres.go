@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -91,11 +90,7 @@ type CatalogConnectError struct {
 }
 
 func (e *CatalogConnectError) Error() string {
-	msg := fmt.Sprintf("opening catalog: catalog.uri %s: %s: %v", e.URI, e.Cause, e.err)
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
-	}
-	return msg
+	return pgurl.Scrub(fmt.Sprintf("opening catalog: catalog.uri %s: %s: %v", e.URI, e.Cause, e.err), e.secrets)
 }
 
 // Unwrap returns the driver's error.

@@ -141,3 +141,11 @@ func IsCode(err error, codes ...string) bool {
 	}
 	return false
 }
+
+// Scrub replaces every secret in msg by xxxxx.
+func Scrub(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+	}
+	return msg
+}

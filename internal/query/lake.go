@@ -16,6 +16,12 @@ func (e *Engine) RegisterLake(ctx context.Context, lk *lake.Lake) error {
 	if err != nil {
 		return err
 	}
+	return e.RegisterTables(ctx, lk, names...)
+}
+
+// RegisterTables is RegisterLake for the named tables only (namespace.table), for a query that reads just
+// those: each registered table costs a read of its snapshot's file list.
+func (e *Engine) RegisterTables(ctx context.Context, lk *lake.Lake, names ...string) error {
 	for _, name := range names {
 		ns, tbl, _ := strings.Cut(name, ".")
 		snap, err := lk.Snapshot(ctx, name)

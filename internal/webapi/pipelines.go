@@ -265,7 +265,7 @@ func (m pipelines) reasons(r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := m.p.engine(r.Context())
+	eng, err := m.p.engine(r.Context(), pl.Table.Name+stage.RejectedSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func (m pipelines) rejected(r *api.Request) (any, error) {
 	if reason != "" && !reasonCode.MatchString(reason) {
 		return nil, api.BadParam("reason", "expected a reason code (lower-case letters, digits and underscores), got %q", reason)
 	}
-	eng, err := m.p.engine(r.Context())
+	eng, err := m.p.engine(r.Context(), pl.Table.Name+stage.RejectedSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +356,7 @@ func (m pipelines) completeness(r *api.Request) (any, error) {
 	if !pl.Completeness.Enabled() {
 		return nil, api.NotFound("completeness report for pipeline", pl.Name+" (it has no completeness settings)")
 	}
-	eng, err := m.p.engine(r.Context())
+	eng, err := m.p.engine(r.Context(), pl.Table.Name)
 	if err != nil {
 		return nil, err
 	}

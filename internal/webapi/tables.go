@@ -176,7 +176,7 @@ func (m tables) preview(r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := m.p.engine(r.Context())
+	eng, err := m.p.engine(r.Context(), name)
 	if err != nil {
 		return nil, err
 	}

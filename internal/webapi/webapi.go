@@ -83,13 +83,24 @@ func (p *Platform) pipeline(name string) (*config.Pipeline, error) {
 	return nil, api.NotFound("pipeline", name)
 }
 
-// engine opens a query engine over every table, as `bigfather sql` does.
-func (p *Platform) engine(ctx context.Context) (*query.Engine, error) {
+// engine opens a query engine over the named tables, or over every table when none is named (as `bigfather
+// sql` does). A named table the catalog does not hold is left out, so a query on it fails as a missing table.
+func (p *Platform) engine(ctx context.Context, tables ...string) (*query.Engine, error) {
 	eng, err := query.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := eng.RegisterLake(ctx, p.Lake); err != nil {
+	register := func() error { return eng.RegisterLake(ctx, p.Lake) }
+	if len(tables) > 0 {
+		register = func() error {
+			known, err := p.Lake.Tables(ctx)
+			if err != nil {
+				return err
+			}
+			return eng.RegisterTables(ctx, p.Lake, slices.DeleteFunc(slices.Clone(tables), func(t string) bool { return !slices.Contains(known, t) })...)
+		}
+	}
+	if err := register(); err != nil {
 		eng.Close()
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -112,11 +111,7 @@ type openError struct {
 }
 
 func (e *openError) Error() string {
-	msg := fmt.Sprintf("opening the audit log: catalog.uri %s: %s: %v", e.uri, e.cause, e.err)
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, "xxxxx")
-	}
-	return msg
+	return pgurl.Scrub(fmt.Sprintf("opening the audit log: catalog.uri %s: %s: %v", e.uri, e.cause, e.err), e.secrets)
 }
 
 // Unwrap returns the driver's error.
