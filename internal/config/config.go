@@ -50,6 +50,11 @@ type Config struct {
 	// MemoryLimit is the soft limit on the Go memory of a stage or up process, in bytes, or MemoryLimitAuto
 	// (derived from the pipelines' batch sizes, see MemoryLimitFor) or MemoryLimitOff (yaml: memory_limit).
 	MemoryLimit int64
+	// Monitor says how pipelines, consumer groups and the infrastructure are sampled and judged
+	// (yaml: monitor; see monitor.go).
+	Monitor Monitor
+	// Alerts are the alert rules and the receivers they notify (yaml: alerts; see alerts.go).
+	Alerts Alerts
 	// Pipelines are the topic-to-table pipelines (yaml: pipelines).
 	Pipelines []Pipeline
 	// Path is the file the config was loaded from, "" for built-in defaults; it is not a YAML key.

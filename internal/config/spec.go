@@ -31,6 +31,8 @@ var configKeys = []key[Config]{
 	{name: "auth", decode: set(mapping(authKeys), func(c *Config) *Auth { return &c.Auth })},
 	{name: "maintenance", def: "{}", decode: set(mapping(maintenanceKeys), func(c *Config) *Maintenance { return &c.Maintenance })},
 	{name: "memory_limit", def: "auto", decode: set(memoryLimit, func(c *Config) *int64 { return &c.MemoryLimit })},
+	{name: "monitor", def: "{}", decode: set(mapping(monitorKeys), func(c *Config) *Monitor { return &c.Monitor })},
+	{name: "alerts", def: "{}", decode: set(mapping(alertsKeys), func(c *Config) *Alerts { return &c.Alerts })},
 	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},
 }
 

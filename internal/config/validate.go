@@ -123,6 +123,8 @@ func (v *validator) config(opts ValidateOptions) {
 	}
 	v.auth(c)
 	v.maintenance(c)
+	v.monitor(c)
+	v.alerts(c)
 	if len(c.Pipelines) == 0 {
 		v.fail("pipelines", "at least one pipeline is required")
 	}
