@@ -25,6 +25,8 @@ func TestLoadValid(t *testing.T) {
 		Path:      "testdata/valid.yaml",
 		Maintenance: Maintenance{Interval: 10 * time.Minute, TargetFileSize: 128 << 20, SnapshotRetention: 24 * time.Hour,
 			MinSnapshots: 10, OrphanAge: 24 * time.Hour},
+		Monitor: Monitor{Interval: 10 * time.Second, Window: 10, History: 24 * time.Hour, FreshnessSLO: 5 * time.Minute, Groups: true},
+		Alerts:  Alerts{Builtin: true},
 		Pipelines: []Pipeline{
 			{
 				Name:   "game-events",
