@@ -108,6 +108,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		return cmdConsole(ctx, rest, stderr, log)
 	case "auth":
 		return cmdAuth(rest, os.Stdin, stdout)
+	case "status":
+		return cmdStatus(ctx, rest, stdout, stderr, log)
+	case "alerts":
+		return cmdAlerts(ctx, rest, stdout, stderr, log)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr, log)
 	case "demo":
 		if len(rest) == 0 || rest[0] != "produce" {
 			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")
