@@ -446,6 +446,17 @@ func (e *engine) full() bool {
 	return rows >= e.p.Commit.MaxRows || bytes >= e.p.Commit.MaxBytes
 }
 
+// reportBuffered sets the buffered rows and bytes gauges.
+func (e *engine) reportBuffered() {
+	rows, bytes := 0, int64(0)
+	for _, s := range e.sinks {
+		rows += s.rows
+		bytes += s.bytes
+	}
+	e.m.BufferedRows.WithLabelValues(e.p.Name).Set(float64(rows))
+	e.m.BufferedBytes.WithLabelValues(e.p.Name).Set(float64(bytes))
+}
+
 // startCommitter starts a committer for a session.
 func (e *engine) startCommitter(groupCommit func(ctx context.Context, consumed lake.Offsets)) {
 	e.failMu.Lock()
@@ -487,6 +498,8 @@ func (e *engine) seal(consumed lake.Offsets, done chan struct{}) {
 		b.parts = append(b.parts, s.seal())
 	}
 	e.firstBuffered = time.Time{}
+	e.m.BufferedRows.WithLabelValues(e.p.Name).Set(0)
+	e.m.BufferedBytes.WithLabelValues(e.p.Name).Set(0)
 	e.queue <- b
 	if len(e.pending) > 1<<16 { // forget ids whose batches are committed: the index has them now
 		c := e.committedSeq.Load()
@@ -557,7 +570,7 @@ func (e *engine) commitLoop(queue <-chan *batch, done chan<- struct{}, groupComm
 func (e *engine) storeOffsets(ctx context.Context, offsets lake.Offsets) error {
 	for _, s := range e.sinks {
 		empty := s.seal()
-		_, _, _, err := s.commit(ctx, e.commitOptions(s), empty, offsets)
+		_, err := s.commit(ctx, e.commitOptions(s), empty, offsets)
 		empty.release()
 		if err != nil {
 			return err
@@ -580,8 +593,8 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 			}
 		}
 		start := time.Now()
-		rows, dropped, conflicts, err := s.commit(ctx, e.commitOptions(s), b.parts[i], b.consumed)
-		e.m.Commits.WithLabelValues(e.p.Name, s.name, "conflict").Add(float64(conflicts))
+		c, err := s.commit(ctx, e.commitOptions(s), b.parts[i], b.consumed)
+		e.m.Commits.WithLabelValues(e.p.Name, s.name, "conflict").Add(float64(c.conflicts))
 		var fenced *lake.FencedError
 		switch {
 		case errors.As(err, &fenced):
@@ -594,17 +607,72 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 		}
 		e.m.Commits.WithLabelValues(e.p.Name, s.name, "ok").Inc()
 		e.m.CommitDuration.WithLabelValues(e.p.Name, s.name).Observe(time.Since(start).Seconds())
-		e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(rows))
-		if s == e.main && dropped > 0 {
-			e.m.Duplicates.WithLabelValues(e.p.Name).Add(float64(dropped))
+		e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(c.rows))
+		e.observeCommit(s, b.parts[i], c, time.Now())
+		if s == e.main && c.dropped > 0 {
+			e.m.Duplicates.WithLabelValues(e.p.Name).Add(float64(c.dropped))
 		}
-		if rows > 0 {
-			e.log.Debug("committed", "table", s.name, "rows", rows, "dropped", dropped, "conflicts", conflicts, "took", time.Since(start))
+		if c.rows > 0 {
+			e.log.Debug("committed", "table", s.name, "rows", c.rows, "dropped", c.dropped, "conflicts", c.conflicts, "took", time.Since(start))
 		}
 	}
 	e.health.Committed(e.p.Name, time.Now())
 	e.publishCompleteness()
 	return nil
+}
+
+// observeCommit records a successful table commit in the metrics: its files, the table's last commit and
+// newest event time, and, for the main table, each row's end-to-end latency (Kafka timestamp to now).
+func (e *engine) observeCommit(s *sink, part sealed, c committed, now time.Time) {
+	if !c.done {
+		return
+	}
+	e.m.LastCommit.WithLabelValues(s.name).Set(float64(now.UnixMilli()) / 1e3)
+	if len(c.fileSizes) > 0 {
+		e.m.CommitFiles.WithLabelValues(e.p.Name, s.name).Observe(float64(len(c.fileSizes)))
+		sizes := e.m.FileSize.WithLabelValues(e.p.Name, s.name)
+		var total int64
+		for _, n := range c.fileSizes {
+			sizes.Observe(float64(n))
+			total += n
+		}
+		e.m.CommittedBytes.WithLabelValues(e.p.Name, s.name).Add(float64(total))
+	}
+	if part.rows == 0 {
+		return
+	}
+	if newest, ok := part.newest(e.eventTimeColumn(s)); ok {
+		if newest > s.newestEvent {
+			s.newestEvent = newest
+			e.m.NewestEvent.WithLabelValues(s.name).Set(float64(newest) / 1e6)
+		}
+	}
+	if s != e.main {
+		return
+	}
+	counts := e.m.EndToEnd.NewCounts()
+	part.eachTimestamp("_kafka_timestamp", func(micros int64) {
+		counts.Observe(max(float64(now.UnixMicro()-micros)/1e6, 0))
+	})
+	e.m.EndToEnd.Add(e.p.Name, counts)
+}
+
+// eventTimeColumn is the column holding a table's event time: the dedup time field, else the column the
+// future-timestamp rule checks (event_time by default), when the table declares it as a timestamp; "" if none.
+func (e *engine) eventTimeColumn(s *sink) string {
+	name := e.p.Dedup.TimeField
+	if name == "" {
+		name = e.p.Cleanse.Future.Field
+	}
+	if s == e.rejs {
+		return ""
+	}
+	for _, c := range e.check.Columns() {
+		if c.Name == name && c.Type == config.TypeTimestamp {
+			return name
+		}
+	}
+	return ""
 }
 
 // commitOptions wires dedup into a table's commit: the main table folds in other writers' ids before every

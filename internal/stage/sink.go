@@ -76,6 +76,8 @@ type sink struct {
 	// With dedup, the id hash, source position and event time of every buffered row, in row order, so the
 	// committer can drop rows another writer committed first.
 	keys []rowKey
+	// newestEvent is the largest event time committed so far (microseconds), owned by the committer.
+	newestEvent int64
 }
 
 // rowKey identifies a buffered row for dedup.
@@ -272,6 +274,41 @@ func (b sealed) release() {
 	}
 }
 
+// newest returns the largest value of a timestamp column (microseconds), false when the column is "" or has
+// no value.
+func (b sealed) newest(column string) (int64, bool) {
+	var best int64
+	found := false
+	b.eachTimestamp(column, func(v int64) {
+		if !found || v > best {
+			best, found = v, true
+		}
+	})
+	return best, found
+}
+
+// eachTimestamp calls f with every non-null value of a timestamp column, in microseconds.
+func (b sealed) eachTimestamp(column string, f func(int64)) {
+	if column == "" {
+		return
+	}
+	for _, r := range b.recs {
+		idx := r.Schema().FieldIndices(column)
+		if len(idx) == 0 {
+			return
+		}
+		col, ok := r.Column(idx[0]).(*array.Timestamp)
+		if !ok {
+			return
+		}
+		for i, v := range col.Values() {
+			if col.IsValid(i) {
+				f(int64(v))
+			}
+		}
+	}
+}
+
 // seal hands out the buffered rows; the sink starts empty.
 func (s *sink) seal() sealed {
 	s.cut(false)
@@ -313,11 +350,22 @@ type commitOptions struct {
 
 // commit writes b's rows and commits them with the offsets consumed up to the end of the batch. It returns
 // the rows committed and the rows dedup dropped.
-func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed lake.Offsets) (rows, dropped int64, conflicts int, err error) {
+// committed is what one sink commit did.
+type committed struct {
+	rows, dropped int64
+	conflicts     int
+	// fileSizes are the sizes of the data files the commit added, in bytes.
+	fileSizes []int64
+	// done says whether a commit happened (rows or offsets); false when there was nothing to commit.
+	done bool
+}
+
+func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed lake.Offsets) (out committed, err error) {
 	from, next := s.progress(consumed)
 	if len(next) == 0 && b.rows == 0 {
-		return 0, 0, 0, nil
+		return out, nil
 	}
+	var rows, dropped int64
 	var files []iceberg.DataFile
 	var written *bitmask // the rows the current files hold; nil: all
 	prepare := func(ctx context.Context, t *table.Table) ([]iceberg.DataFile, error) {
@@ -354,7 +402,7 @@ func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed l
 		Prepare:  prepare,
 	})
 	if err != nil {
-		return 0, 0, res.Conflicts, err
+		return committed{conflicts: res.Conflicts}, err
 	}
 	s.tbl = res.Table
 	for tp, off := range next {
@@ -363,7 +411,11 @@ func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed l
 	if o.after != nil {
 		o.after(res.Table, b.keys, written)
 	}
-	return rows, dropped, res.Conflicts, nil
+	out = committed{rows: rows, dropped: dropped, conflicts: res.Conflicts, done: true}
+	for _, f := range files {
+		out.fileSizes = append(out.fileSizes, f.FileSizeBytes())
+	}
+	return out, nil
 }
 
 // keepMask asks keep about every row of b; nil means keep all (also when there is no dedup).

@@ -350,7 +350,7 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 		}
 	})
 	now := time.Now()
-	consumed := 0
+	consumed, consumedBytes := 0, 0
 	// Gather the new records of every owned partition, check and transform them in parallel, then place them
 	// in order.
 	w.metas, w.raws = w.metas[:0], w.raws[:0]
@@ -364,10 +364,6 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 				w.metas = append(w.metas, row.Meta{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key})
 				w.raws = append(w.raws, r.Value)
 			}
-		}
-		if st.next >= 0 && len(fp.Records) > 0 {
-			last := fp.Records[len(fp.Records)-1].Offset + 1
-			e.m.ConsumerLag.WithLabelValues(w.p.Name, fp.Topic, partLabel(fp.Partition)).Set(float64(max(fp.HighWatermark-last, 0)))
 		}
 	})
 	if cap(w.prepared) < len(w.metas) {
@@ -395,6 +391,7 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 		}
 		st.next = meta.Offset + 1
 		consumed++
+		consumedBytes += len(w.raws[i]) + len(meta.Key)
 		if e.full() {
 			e.seal(consumedOffsets(w.parts), nil) // the batch ends at this record
 		}
@@ -402,12 +399,14 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 	e.resetCheckers()
 	clear(prep) // drop references into the arenas
 	e.m.RecordsConsumed.WithLabelValues(w.p.Name).Add(float64(consumed))
+	e.m.ConsumedBytes.WithLabelValues(w.p.Name).Add(float64(consumedBytes))
 	if consumed > 0 && e.firstBuffered.IsZero() {
 		e.firstBuffered = now
 	}
 	if !e.firstBuffered.IsZero() && time.Since(e.firstBuffered) >= w.p.Commit.Interval {
 		e.seal(consumedOffsets(w.parts), nil)
 	}
+	e.reportBuffered()
 	return paused
 }
 
@@ -466,6 +465,7 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 	defer w.mu.Unlock()
 	e := w.e
 	e.drain(consumedOffsets(w.parts))
+	e.m.Rebalances.WithLabelValues(w.p.Name, "assigned").Inc()
 	for _, s := range e.sinks {
 		if err := s.tbl.Refresh(ctx); err != nil {
 			return nil, fmt.Errorf("reading offsets of %s: %w", s.name, err)
@@ -577,6 +577,7 @@ func (w *worker) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string]
 	defer w.mu.Unlock()
 	w.e.drain(consumedOffsets(w.parts))
 	w.forget(revoked)
+	w.e.m.Rebalances.WithLabelValues(w.p.Name, "revoked").Inc()
 	w.e.log.Info("partitions revoked after committing", "count", count(revoked), "owned", len(w.parts))
 }
 
@@ -589,6 +590,7 @@ func (w *worker) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 	w.e.fail(errDropped)
 	w.e.discard()
 	w.forget(lost)
+	w.e.m.Rebalances.WithLabelValues(w.p.Name, "lost").Inc()
 	w.e.log.Warn("partitions lost; dropped the buffered batch", "count", count(lost))
 }
 
@@ -596,7 +598,6 @@ func (w *worker) forget(parts map[string][]int32) {
 	for topic, ps := range parts {
 		for _, p := range ps {
 			delete(w.parts, lake.TopicPartition{Topic: topic, Partition: p})
-			w.e.m.ConsumerLag.DeleteLabelValues(w.p.Name, topic, partLabel(p))
 		}
 	}
 }
