@@ -593,7 +593,10 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 			}
 		}
 		start := time.Now()
-		c, err := s.commit(ctx, e.commitOptions(s), b.parts[i], b.consumed)
+		opts := e.commitOptions(s)
+		newest, _ := b.parts[i].newest(e.eventTimeColumn(s))
+		opts.newestEvent = newest
+		c, err := s.commit(ctx, opts, b.parts[i], b.consumed)
 		e.m.Commits.WithLabelValues(e.p.Name, s.name, "conflict").Add(float64(c.conflicts))
 		var fenced *lake.FencedError
 		switch {
@@ -608,7 +611,7 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 		e.m.Commits.WithLabelValues(e.p.Name, s.name, "ok").Inc()
 		e.m.CommitDuration.WithLabelValues(e.p.Name, s.name).Observe(time.Since(start).Seconds())
 		e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(c.rows))
-		e.observeCommit(s, b.parts[i], c, time.Now())
+		e.observeCommit(s, b.parts[i], c, newest, time.Now())
 		if s == e.main && c.dropped > 0 {
 			e.m.Duplicates.WithLabelValues(e.p.Name).Add(float64(c.dropped))
 		}
@@ -623,7 +626,7 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 
 // observeCommit records a successful table commit in the metrics: its files, the table's last commit and
 // newest event time, and, for the main table, each row's end-to-end latency (Kafka timestamp to now).
-func (e *engine) observeCommit(s *sink, part sealed, c committed, now time.Time) {
+func (e *engine) observeCommit(s *sink, part sealed, c committed, newest int64, now time.Time) {
 	if !c.done {
 		return
 	}
@@ -641,11 +644,9 @@ func (e *engine) observeCommit(s *sink, part sealed, c committed, now time.Time)
 	if part.rows == 0 {
 		return
 	}
-	if newest, ok := part.newest(e.eventTimeColumn(s)); ok {
-		if newest > s.newestEvent {
-			s.newestEvent = newest
-			e.m.NewestEvent.WithLabelValues(s.name).Set(float64(newest) / 1e6)
-		}
+	if newest > s.newestEvent {
+		s.newestEvent = newest
+		e.m.NewestEvent.WithLabelValues(s.name).Set(float64(newest) / 1e6)
 	}
 	if s != e.main {
 		return

@@ -3,6 +3,7 @@ package stage
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -346,6 +347,9 @@ type commitOptions struct {
 	keep func(k rowKey) bool
 	// after runs once the commit succeeded, with the rows' keys and the mask of dropped rows (nil: none).
 	after func(t *table.Table, keys []rowKey, dropped *bitmask)
+	// newestEvent is the batch's largest event time in microseconds (0: none), recorded in the snapshot's
+	// summary so that any process can tell how recent a table's events are.
+	newestEvent int64
 }
 
 // commit writes b's rows and commits them with the offsets consumed up to the end of the batch. It returns
@@ -398,7 +402,7 @@ func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed l
 		Route:    s.own.Route,
 		From:     from,
 		Next:     next,
-		Summary:  iceberg.Properties{"bigfather.pipeline": o.pipeline, lake.WriterProperty: o.writer},
+		Summary:  summary(o),
 		Prepare:  prepare,
 	})
 	if err != nil {
@@ -416,6 +420,15 @@ func (s *sink) commit(ctx context.Context, o commitOptions, b sealed, consumed l
 		out.fileSizes = append(out.fileSizes, f.FileSizeBytes())
 	}
 	return out, nil
+}
+
+// summary is the snapshot summary of a staging commit.
+func summary(o commitOptions) iceberg.Properties {
+	props := iceberg.Properties{lake.PipelineProperty: o.pipeline, lake.WriterProperty: o.writer}
+	if o.newestEvent != 0 {
+		props[lake.NewestEventProperty] = strconv.FormatInt(o.newestEvent, 10)
+	}
+	return props
 }
 
 // keepMask asks keep about every row of b; nil means keep all (also when there is no dedup).
