@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/bigfather/bigfather/internal/pgurl"
+	"github.com/bigfather/bigfather/internal/platformdb"
 )
 
 // Table is the audit log's table in the platform database; Open creates it, with an index on its at column,
@@ -76,15 +76,14 @@ type Store struct {
 // password may come from PGPASSWORD or ~/.pgpass instead). It creates the table and its index when they are
 // missing. Errors show the URI with its password hidden, and never a password.
 func Open(ctx context.Context, uri string) (*Store, error) {
-	switch {
-	case strings.HasPrefix(uri, "sqlite://"):
-		return openSQLite(ctx, uri)
-	case strings.HasPrefix(uri, "postgres://"), strings.HasPrefix(uri, "postgresql://"):
-		return openPostgres(ctx, uri)
-	case uri == "":
-		return nil, fmt.Errorf("opening the audit log: the database URI is empty (the audit log needs a SQLite database, sqlite://PATH, or a Postgres one, postgres://user@host:port/db)")
+	db, err := platformdb.Open(ctx, uri, platformdb.Schema{
+		Purpose: "the audit log", SQLite: sqliteSchema, Postgres: pgSchema,
+		Relations: []string{Table, Table + "_at"}, Lock: pgSchemaLock,
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("opening the audit log: unsupported database URI %q: the audit log needs a SQLite database (sqlite://PATH) or a Postgres one (postgres://user@host:port/db)", pgurl.Redact(uri))
+	return &Store{db: db.DB, pg: db.Postgres}, nil
 }
 
 // Close closes the database connections. Closing again does nothing and returns the first call's result.
