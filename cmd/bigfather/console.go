@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
@@ -21,6 +20,7 @@ import (
 	"github.com/bigfather/bigfather/internal/console"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/platformdb"
 	"github.com/bigfather/bigfather/internal/server"
 	"github.com/bigfather/bigfather/internal/stage"
 	"github.com/bigfather/bigfather/internal/webapi"
@@ -30,7 +30,7 @@ import (
 type web struct {
 	api     *api.API
 	console http.Handler
-	history *monitor.History
+	watch   *watching
 	close   func()
 }
 
@@ -38,12 +38,12 @@ type web struct {
 // console-only process. The audit log lives in the catalog database when it is SQLite or Postgres; with a
 // REST catalog mutating calls are logged to the process log only.
 func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, lk *lake.Lake, m *monitor.Metrics,
-	health *monitor.Health, control *stage.Control, authn *auth.Authenticator, log *slog.Logger) (*web, error) {
+	health *monitor.Health, control *stage.Control, authn *auth.Authenticator, wt *watching, log *slog.Logger) (*web, error) {
 	var closers []func()
-	w := &web{history: monitor.NewHistory(m, 720), console: console.Handler()}
+	w := &web{watch: wt, console: console.Handler()}
 	var auditor api.Auditor = logAuditor{log}
 	var store *audit.Store
-	if uri := cfg.Catalog.URI; strings.HasPrefix(uri, "sqlite://") || strings.HasPrefix(uri, "postgres://") || strings.HasPrefix(uri, "postgresql://") {
+	if uri := cfg.Catalog.URI; platformdb.Supported(uri) {
 		st, err := audit.Open(ctx, uri)
 		if err != nil {
 			return nil, err
@@ -63,7 +63,7 @@ func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*
 		closers = append(closers, cl.Close)
 		kc = cl
 	}
-	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: w.history, Control: control, Kafka: kc, Auth: authn, Audit: store, Log: log}
+	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: wt.history, Watcher: wt.watcher, Control: control, Kafka: kc, Auth: authn, Audit: store, Log: log}
 	if err := p.Start(); err != nil {
 		for _, c := range closers {
 			c()
@@ -97,15 +97,14 @@ func newAuthenticator(cfg *config.Config, addr string, insecure bool, log *slog.
 	return a, nil
 }
 
-// serve runs the HTTP server on addr with the console until ctx ends, sampling the pipelines' history meanwhile.
+// serve runs the HTTP server on addr with the console until ctx ends.
 func (w *web) serve(ctx context.Context, g *errgroup.Group, addr string, m *monitor.Metrics, health *monitor.Health, log *slog.Logger) error {
-	srv, err := server.New(addr, server.Options{Metrics: m, Health: health, API: w.api, Console: w.console}, log)
+	srv, err := server.New(addr, server.Options{Metrics: m, Health: health, API: w.api, Console: w.console, Ready: w.watch.watcher.Ready}, log)
 	if err != nil {
 		return err
 	}
 	log.Info("http listening", "addr", srv.Addr(), "console", "http://"+srv.Addr()+"/ui/")
 	g.Go(func() error { return srv.Serve(ctx) })
-	go w.history.Run(ctx, 5*time.Second)
 	return nil
 }
 
@@ -150,13 +149,19 @@ func cmdConsole(ctx context.Context, args []string, stderr io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	m, health := monitor.NewMetrics(), monitor.NewHealth()
-	w, err := newWeb(ctx, cfg, cfg.Kafka.Brokers, pipes, lk, m, health, nil, authn, log)
+	m, health := monitor.NewMetricsWith(monitor.MetricsOptions{FreshnessSLO: cfg.Monitor.FreshnessSLO}), monitor.NewHealth()
+	wt, err := startWatching(ctx, cfg, cfg.Kafka.Brokers, nil, lk, m, health, nil, log)
+	if err != nil {
+		return err
+	}
+	defer wt.close()
+	w, err := newWeb(ctx, cfg, cfg.Kafka.Brokers, pipes, lk, m, health, nil, authn, wt, log)
 	if err != nil {
 		return err
 	}
 	defer w.close()
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { wt.watcher.Run(gctx); return nil })
 	if err := w.serve(gctx, g, addr, m, health, log); err != nil {
 		return err
 	}

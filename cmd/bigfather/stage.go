@@ -113,7 +113,8 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 		return err
 	}
 	defer lk.Close()
-	metrics, health, control := monitor.NewMetrics(), monitor.NewHealth(), stage.NewControl()
+	metrics := monitor.NewMetricsWith(monitor.MetricsOptions{FreshnessSLO: cfg.Monitor.FreshnessSLO})
+	health, control := monitor.NewHealth(), stage.NewControl()
 	g, gctx := errgroup.WithContext(ctx)
 	// The batches are most of the memory: hold the process near what they need instead of the runtime's
 	// default of twice the live heap, which also keeps freed pages from piling up unreturned.
@@ -128,8 +129,14 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	var stores storeHealth
 	health.Watch("stores", stores.get)
 	go lk.Watch(gctx, stores.set)
+	wt, err := startWatching(ctx, cfg, brokers, pipes, lk, metrics, health, control, log)
+	if err != nil {
+		return err
+	}
+	defer wt.close()
+	g.Go(func() error { wt.watcher.Run(gctx); return nil })
 	if serving {
-		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, log)
+		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, wt, log)
 		if err != nil {
 			return err
 		}

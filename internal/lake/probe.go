@@ -3,6 +3,8 @@ package lake
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -13,6 +15,15 @@ const probeEvery = 5 * time.Second
 // the REST server; for SQLite, the file is still the one opened), and an S3 warehouse answers a listing under
 // its prefix. The error names the failing store, never a secret.
 func (l *Lake) Probe(ctx context.Context) error {
+	if err := l.ProbeCatalog(ctx); err != nil {
+		return err
+	}
+	return l.ProbeWarehouse(ctx)
+}
+
+// ProbeCatalog checks that the catalog answers a listing now (for SQLite, also that the file is still the one
+// opened). The error names the catalog, never a secret.
+func (l *Lake) ProbeCatalog(ctx context.Context) error {
 	if err := l.CheckCatalog(); err != nil {
 		return err
 	}
@@ -21,8 +32,21 @@ func (l *Lake) Probe(ctx context.Context) error {
 	if _, err := l.cat.ListNamespaces(cctx, nil); err != nil {
 		return l.hide(fmt.Errorf("catalog unreachable: %w", errCause(err)))
 	}
+	return nil
+}
+
+// ProbeWarehouse checks that the warehouse is reachable now: an S3 warehouse answers a listing under its
+// prefix; a local one exists as a directory.
+func (l *Lake) ProbeWarehouse(ctx context.Context) error {
 	if l.remote() {
 		return l.checkS3(ctx)
+	}
+	st, err := os.Stat(strings.TrimPrefix(l.warehouse, "file://"))
+	switch {
+	case err != nil:
+		return fmt.Errorf("warehouse %s: %w", l.warehouse, err)
+	case !st.IsDir():
+		return fmt.Errorf("warehouse %s: not a directory", l.warehouse)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -15,19 +16,30 @@ type Point struct {
 	// committed to the pipeline's tables.
 	RecordsPerSec float64 `json:"records_per_sec"`
 	RowsPerSec    float64 `json:"rows_per_sec"`
-	// Lag is the sum over the pipeline's partitions of high watermark minus next offset to consume.
-	Lag int64 `json:"lag"`
+	// Lag is the sum over the pipeline's partitions of high watermark minus the next offset its main table
+	// stores; LagSeconds the age of the oldest record not yet committed.
+	Lag        int64   `json:"lag"`
+	LagSeconds float64 `json:"lag_seconds"`
+	// FreshnessSeconds is the main table's freshness (see TableReport).
+	FreshnessSeconds float64 `json:"freshness_seconds"`
 	// CommitSeconds is the mean commit duration over the commits since the sample before (0: none).
 	CommitSeconds float64 `json:"commit_seconds"`
-	// Rejected is the rate records were rejected per second.
+	// RejectedPerSec is the rate records were rejected per second.
 	RejectedPerSec float64 `json:"rejected_per_sec"`
+	// Status is the pipeline's status at the sample.
+	Status Status `json:"status,omitempty"`
 }
 
-// History samples every pipeline's metrics at an interval and keeps the last points in memory, for the
-// console's charts. It is safe for concurrent use. (The monitor issue makes this history durable.)
+// History keeps every pipeline's points: in memory, and in the platform database when it has a Store, so
+// that it survives restarts and shows what every process of a deployment did. It is safe for concurrent use.
 type History struct {
 	m        *Metrics
 	keep     int
+	store    *Store
+	instance string
+	span     time.Duration
+	log      *slog.Logger
+
 	mu       sync.Mutex
 	points   map[string][]Point
 	last     map[string]totals
@@ -37,38 +49,32 @@ type History struct {
 // totals are a pipeline's counters at one sample.
 type totals struct {
 	consumed, committed, rejected, commitSum, commitCount float64
-	lag                                                   int64
 }
 
-// NewHistory keeps the last keep points of each pipeline of m.
+// NewHistory keeps the last keep points of each pipeline of m in memory.
 func NewHistory(m *Metrics, keep int) *History {
-	return &History{m: m, keep: keep, points: map[string][]Point{}, last: map[string]totals{}}
+	return &History{m: m, keep: keep, points: map[string][]Point{}, last: map[string]totals{}, log: slog.New(slog.DiscardHandler)}
 }
 
-// Run samples every interval until ctx ends.
-func (h *History) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	h.Sample(time.Now())
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			h.Sample(now)
-		}
-	}
-}
-
-// Sample takes one sample at now.
-func (h *History) Sample(now time.Time) {
-	cur := h.totals()
+// Persist makes h write its points to store as process instance and read them back from there, span of
+// them (monitor.history).
+func (h *History) Persist(store *Store, instance string, span time.Duration, log *slog.Logger) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.store, h.instance, h.span, h.log = store, instance, span, log
+}
+
+// Sample takes one sample at now: the rates from the process's counters since the sample before, and the
+// judged values (lag, lag seconds, freshness, status) the watcher computed per pipeline.
+func (h *History) Sample(ctx context.Context, now time.Time, judged map[string]Point) {
+	cur := h.totals()
+	h.mu.Lock()
 	dt := now.Sub(h.lastTime).Seconds()
-	for name, c := range cur {
+	made := map[string]Point{}
+	for name, j := range judged {
+		c := cur[name]
 		prev, seen := h.last[name]
-		p := Point{At: now.UTC(), Lag: c.lag}
+		p := Point{At: now.UTC().Truncate(time.Second), Lag: j.Lag, LagSeconds: j.LagSeconds, FreshnessSeconds: j.FreshnessSeconds, Status: j.Status}
 		if seen && dt > 0 {
 			p.RecordsPerSec = max(c.consumed-prev.consumed, 0) / dt
 			p.RowsPerSec = max(c.committed-prev.committed, 0) / dt
@@ -82,18 +88,39 @@ func (h *History) Sample(now time.Time) {
 			pts = pts[len(pts)-h.keep:]
 		}
 		h.points[name] = pts
+		made[name] = p
 	}
 	h.last, h.lastTime = cur, now
+	store, instance, log := h.store, h.instance, h.log
+	h.mu.Unlock()
+	if store == nil {
+		return
+	}
+	for name, p := range made {
+		if err := store.Append(ctx, "pipeline:"+name, instance, p); err != nil {
+			log.Warn("monitor history not saved", "pipeline", name, "err", err)
+		}
+	}
 }
 
-// Points returns a copy of a pipeline's points, oldest first.
-func (h *History) Points(pipeline string) []Point {
+// Points returns a pipeline's points, oldest first: from the database when h has a Store (all processes,
+// surviving restarts), else from memory.
+func (h *History) Points(ctx context.Context, pipeline string) []Point {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]Point{}, h.points[pipeline]...)
+	store, span, log := h.store, h.span, h.log
+	mem := append([]Point{}, h.points[pipeline]...)
+	h.mu.Unlock()
+	if store != nil {
+		pts, err := store.Points(ctx, "pipeline:"+pipeline, time.Now().Add(-span))
+		if err == nil {
+			return pts
+		}
+		log.Warn("monitor history unreadable; showing this process's", "pipeline", pipeline, "err", err)
+	}
+	return mem
 }
 
-// Latest returns a pipeline's newest point (zero when none).
+// Latest returns a pipeline's newest point in this process (zero when none).
 func (h *History) Latest(pipeline string) Point {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -125,8 +152,6 @@ func (h *History) totals() map[string]totals {
 				t.committed += m.GetCounter().GetValue()
 			case "bigfather_rows_rejected_total":
 				t.rejected += m.GetCounter().GetValue()
-			case "bigfather_consumer_lag_records":
-				t.lag += int64(m.GetGauge().GetValue())
 			case "bigfather_commit_duration_seconds":
 				t.commitSum += m.GetHistogram().GetSampleSum()
 				t.commitCount += float64(m.GetHistogram().GetSampleCount())

@@ -36,6 +36,22 @@ type Metrics struct {
 	Rebalances       *prometheus.CounterVec   // pipeline, event
 	LastCommit       *prometheus.GaugeVec     // table
 	NewestEvent      *prometheus.GaugeVec     // table
+	LagSeconds       *prometheus.GaugeVec     // pipeline, topic, partition
+	PartitionStatus  *prometheus.GaugeVec     // pipeline, topic, partition, status
+	PipelineStatus   *prometheus.GaugeVec     // pipeline, status
+	GroupStatus      *prometheus.GaugeVec     // group, status
+	GroupLag         *prometheus.GaugeVec     // group
+	GroupLagSeconds  *prometheus.GaugeVec     // group
+	TableFreshness   *prometheus.GaugeVec     // table
+	TableEventAge    *prometheus.GaugeVec     // table
+	ReadyCheck       *prometheus.GaugeVec     // check
+	KafkaBrokers     *prometheus.GaugeVec     // state
+	KafkaTopics      prometheus.Gauge
+	KafkaPartitions  prometheus.Gauge
+	KafkaUnderRepl   prometheus.Gauge
+	KafkaOffline     prometheus.Gauge
+	HTTPRequests     *prometheus.CounterVec   // handler, method, code
+	HTTPDuration     *prometheus.HistogramVec // handler
 	// EndToEnd is the time from a record's Kafka timestamp to the commit that made it visible, per pipeline.
 	EndToEnd *LatencyHistogram
 	// FreshnessSLO is monitor.freshness_slo: EndToEnd has a bucket edge there.
@@ -77,7 +93,7 @@ func NewMetricsWith(o MetricsOptions) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}, []string{"pipeline", "table"}),
 		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "bigfather_consumer_lag_records", Help: "High watermark minus the next offset to consume, per partition.",
+			Name: "bigfather_consumer_lag_records", Help: "High watermark minus the next offset the pipeline's main table stores, per partition.",
 		}, []string{"pipeline", "topic", "partition"}),
 		BatchesDiscarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bigfather_batches_discarded_total", Help: "Buffered batches dropped and re-consumed (fenced by another worker, partitions lost).",
@@ -136,6 +152,58 @@ func NewMetricsWith(o MetricsOptions) *Metrics {
 			"Time from a record's Kafka timestamp to the commit that made it visible in the pipeline's main table.",
 			"pipeline", latencyBuckets(o.FreshnessSLO)),
 	}
+	m.LagSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_consumer_lag_seconds", Help: "Age of the oldest record of a partition that the pipeline's main table does not hold yet (0: none waiting).",
+	}, []string{"pipeline", "topic", "partition"})
+	m.PartitionStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_partition_status", Help: "1 for a pipeline partition's current status (OK, WARN, STALL, STOP, ERR, REWIND, PAUSED), 0 for the others.",
+	}, []string{"pipeline", "topic", "partition", "status"})
+	m.PipelineStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_pipeline_status", Help: "1 for a pipeline's current status (the worst of its partitions'), 0 for the others.",
+	}, []string{"pipeline", "status"})
+	m.GroupStatus = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_group_status", Help: "1 for a consumer group's current status (the worst of its partitions'), 0 for the others; groups of the pipelines excluded.",
+	}, []string{"group", "status"})
+	m.GroupLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_group_lag_records", Help: "A consumer group's lag summed over its partitions: high watermark minus committed offset.",
+	}, []string{"group"})
+	m.GroupLagSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_group_lag_seconds", Help: "Age of the oldest record a consumer group has not committed, over its partitions.",
+	}, []string{"group"})
+	m.TableFreshness = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_table_freshness_seconds", Help: "How far a table is behind: 0 while its pipeline holds every record of its topics, else seconds since its last staging commit.",
+	}, []string{"table"})
+	m.TableEventAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_table_event_age_seconds", Help: "Seconds since the newest event time committed to a table.",
+	}, []string{"table"})
+	m.ReadyCheck = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_ready_check", Help: "1 while a readiness check passes (kafka, catalog, warehouse, pipelines), 0 while it fails.",
+	}, []string{"check"})
+	m.KafkaBrokers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_kafka_brokers", Help: "Brokers in the cluster's metadata, by state (reachable, unreachable).",
+	}, []string{"state"})
+	m.KafkaTopics = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bigfather_kafka_topics", Help: "Topics in the cluster.",
+	})
+	m.KafkaPartitions = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bigfather_kafka_partitions", Help: "Partitions in the cluster.",
+	})
+	m.KafkaUnderRepl = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bigfather_kafka_partitions_under_replicated", Help: "Partitions with fewer in-sync replicas than replicas.",
+	})
+	m.KafkaOffline = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "bigfather_kafka_partitions_offline", Help: "Partitions without a leader.",
+	})
+	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bigfather_http_requests_total", Help: "HTTP requests served, by handler (ui, api, registry, metrics, health, other), method and status code.",
+	}, []string{"handler", "method", "code"})
+	m.HTTPDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "bigfather_http_request_duration_seconds", Help: "Time to serve an HTTP request, by handler.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+	}, []string{"handler"})
+	m.Registry.MustRegister(m.LagSeconds, m.PartitionStatus, m.PipelineStatus, m.GroupStatus, m.GroupLag,
+		m.GroupLagSeconds, m.TableFreshness, m.TableEventAge, m.ReadyCheck, m.KafkaBrokers, m.KafkaTopics,
+		m.KafkaPartitions, m.KafkaUnderRepl, m.KafkaOffline, m.HTTPRequests, m.HTTPDuration)
 	m.Registry.MustRegister(m.ConsumedBytes, m.CommittedBytes, m.CommitFiles, m.FileSize, m.BufferedRows,
 		m.BufferedBytes, m.Rebalances, m.LastCommit, m.NewestEvent, m.EndToEnd)
 	m.Registry.MustRegister(m.RecordsConsumed, m.RowsCommitted, m.RowsRejected, m.Commits, m.CommitDuration,

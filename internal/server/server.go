@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -31,6 +33,8 @@ type Options struct {
 	API http.Handler
 	// Console serves /ui (nil: not served); "/" then redirects there.
 	Console http.Handler
+	// Ready runs the readiness checks for /readyz (nil: Health.Check decides).
+	Ready func(context.Context) []monitor.Check
 }
 
 // New listens on addr and routes /metrics, /healthz and /readyz, /api/v1/ and /ui. /healthz and /readyz
@@ -45,23 +49,40 @@ func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{Registry: o.Metrics.Registry}))
 	}
 	health := o.Health
-	ready := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		body := healthBody{Status: "ok", Pipelines: map[string]monitor.PipelineStatus{}}
-		code := http.StatusOK
-		if health != nil {
-			body.Pipelines = health.Statuses()
+	statuses := func() map[string]monitor.PipelineStatus {
+		if health == nil {
+			return map[string]monitor.PipelineStatus{}
+		}
+		return health.Statuses()
+	}
+	// /healthz says the process is alive and serving; what it waits for is /readyz's business.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, healthBody{Status: "alive", Pipelines: statuses()})
+	})
+	// /readyz answers 503 naming every failing check: Kafka, the catalog, the warehouse, the pipelines.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		body := readyBody{Status: "ready", Checks: []monitor.Check{}, Pipelines: statuses()}
+		if o.Ready != nil {
+			body.Checks = o.Ready(r.Context())
+		} else if health != nil {
+			c := monitor.Check{Name: "pipelines", OK: true}
 			if err := health.Check(); err != nil {
-				body.Status, body.Error, code = "unhealthy", err.Error(), http.StatusServiceUnavailable
+				c.OK, c.Message = false, err.Error()
+			}
+			body.Checks = append(body.Checks, c)
+		}
+		code := http.StatusOK
+		var failing []string
+		for _, c := range body.Checks {
+			if !c.OK {
+				failing = append(failing, c.Name+": "+c.Message)
 			}
 		}
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(body)
-	}
-	// Both answer 503 while a pipeline fails or a store does not answer: /readyz is the name load balancers
-	// and Kubernetes expect for that; /healthz stays for the tools already pointed at it.
-	mux.HandleFunc("GET /healthz", ready)
-	mux.HandleFunc("GET /readyz", ready)
+		if len(failing) > 0 {
+			body.Status, body.Error, code = "not ready", strings.Join(failing, "; "), http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, body)
+	})
 	if o.API != nil {
 		mux.Handle("/api/v1/", o.API)
 	}
@@ -72,14 +93,89 @@ func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 			http.Redirect(w, r, "/ui/", http.StatusFound)
 		})
 	}
-	return &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
+	var h http.Handler = mux
+	if o.Metrics != nil {
+		h = instrument(mux, o.Metrics)
+	}
+	return &Server{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
 }
 
 type healthBody struct {
 	Status    string                            `json:"status"`
-	Error     string                            `json:"error,omitempty"`
 	Pipelines map[string]monitor.PipelineStatus `json:"pipelines"`
 }
+
+type readyBody struct {
+	Status string `json:"status"`
+	// Error names every failing check, "name: message; ...".
+	Error     string                            `json:"error,omitempty"`
+	Checks    []monitor.Check                   `json:"checks"`
+	Pipelines map[string]monitor.PipelineStatus `json:"pipelines"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// instrument counts and times every request by handler family, a bounded label.
+func instrument(next http.Handler, m *monitor.Metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		h := handlerFamily(r.URL.Path)
+		method := r.Method
+		switch method {
+		case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch:
+		default:
+			method = "other"
+		}
+		m.HTTPRequests.WithLabelValues(h, method, strconv.Itoa(rec.code)).Inc()
+		m.HTTPDuration.WithLabelValues(h).Observe(time.Since(start).Seconds())
+	})
+}
+
+// handlerFamily names the part of the surface a path belongs to.
+func handlerFamily(path string) string {
+	switch {
+	case path == "/ui" || strings.HasPrefix(path, "/ui/") || path == "/":
+		return "ui"
+	case strings.HasPrefix(path, "/api/"):
+		return "api"
+	case path == "/metrics":
+		return "metrics"
+	case path == "/healthz" || path == "/readyz":
+		return "health"
+	}
+	for _, p := range []string{"/subjects", "/schemas", "/config", "/compatibility", "/mode", "/contexts"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return "registry"
+		}
+	}
+	return "other"
+}
+
+// statusRecorder remembers the status code written; it passes Flush through for server-sent events.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Addr is the address actually listened on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

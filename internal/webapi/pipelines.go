@@ -19,6 +19,7 @@ import (
 	"github.com/bigfather/bigfather/internal/completeness"
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/stage"
 )
 
@@ -32,7 +33,7 @@ func (m pipelines) Routes() []api.Route {
 		{Method: http.MethodGet, Path: "/pipelines", Role: auth.Viewer, Summary: "Pipelines with their state, rate, lag and last commit", Handler: m.list},
 		{Method: http.MethodGet, Path: "/pipelines/{name}", Role: auth.Viewer, Summary: "A pipeline: config, state, partitions with next offset, lag and owner",
 			Params: []api.Param{nameParam}, Handler: m.get},
-		{Method: http.MethodGet, Path: "/pipelines/{name}/history", Role: auth.Viewer, Summary: "A pipeline's records/s, lag and commit duration over the last hour, sampled every 5 s by this process",
+		{Method: http.MethodGet, Path: "/pipelines/{name}/history", Role: auth.Viewer, Summary: "A pipeline's records/s, rows/s, lag (records and seconds), freshness, commit duration and status over monitor.history (24 h by default), one point per monitor.interval, from every process",
 			Params: []api.Param{nameParam}, Handler: m.history},
 		{Method: http.MethodGet, Path: "/pipelines/{name}/commits", Role: auth.Viewer, Summary: "Recent commits to a pipeline's tables, newest first",
 			Params: []api.Param{nameParam, {Name: "limit", In: "query", Type: "integer", Description: "commits to return, 1 to 200 (default 20)"}}, Handler: m.commits},
@@ -60,6 +61,11 @@ type pipelineSummary struct {
 	Lag           int64     `json:"lag"`
 	LastCommit    time.Time `json:"last_commit,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
+	// Status is the monitor's verdict (OK, WARN, STALL, STOP, ERR, REWIND, PAUSED); LagSeconds the age of
+	// the oldest record not yet committed; FreshnessSeconds how far the main table is behind.
+	Status           monitor.Status `json:"status,omitempty"`
+	LagSeconds       float64        `json:"lag_seconds"`
+	FreshnessSeconds float64        `json:"freshness_seconds"`
 }
 
 func (m pipelines) summary(pl *config.Pipeline) pipelineSummary {
@@ -75,6 +81,16 @@ func (m pipelines) summary(pl *config.Pipeline) pipelineSummary {
 	if m.p.History != nil {
 		pt := m.p.History.Latest(pl.Name)
 		s.RecordsPerSec, s.Lag = pt.RecordsPerSec, pt.Lag
+	}
+	if m.p.Watcher != nil {
+		for _, pr := range m.p.Watcher.Report().Pipelines {
+			if pr.Name == pl.Name {
+				s.Status, s.Lag, s.LagSeconds = pr.Status, pr.Lag, pr.LagSeconds
+				if len(pr.Tables) > 0 {
+					s.FreshnessSeconds = pr.Tables[0].FreshnessSeconds
+				}
+			}
+		}
 	}
 	return s
 }
@@ -202,7 +218,7 @@ func (m pipelines) history(r *api.Request) (any, error) {
 	if m.p.History == nil {
 		return map[string]any{"points": []any{}}, nil
 	}
-	return map[string]any{"points": m.p.History.Points(pl.Name)}, nil
+	return map[string]any{"points": m.p.History.Points(r.Context(), pl.Name)}, nil
 }
 
 // commitInfo is one snapshot of one of a pipeline's tables.

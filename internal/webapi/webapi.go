@@ -33,6 +33,8 @@ type Platform struct {
 	Metrics   *monitor.Metrics
 	Health    *monitor.Health
 	History   *monitor.History
+	// Watcher judges pipelines, consumer groups and the infrastructure (nil: no monitor page data).
+	Watcher *monitor.Watcher
 	// Control pauses and resumes this process's pipelines; nil in a console-only process.
 	Control *stage.Control
 	// Kafka is a client of the cluster (no consumer group); nil when there is none.
@@ -50,7 +52,7 @@ type Platform struct {
 
 // Modules are every API family of the console.
 func (p *Platform) Modules() []api.Module {
-	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}}
+	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}}
 }
 
 // Start readies what the families share (the Kafka view); Close releases it.
