@@ -89,7 +89,8 @@ type Rule struct {
 	// Labels are added to the alert's labels (they win over the series' labels of the same name).
 	Labels map[string]string
 	// Summary is the alert's one-line text: {LABEL} is replaced by the label's value, {value} by the value and
-	// {value:duration} by the value read as seconds, like 5m 12s. Empty means a generated one.
+	// {value:duration} by the value read as seconds, like 5m 12s; {{ and }} are literal braces. Empty means a
+	// generated one.
 	Summary string
 	// Runbook is a runbook id (see internal/runbook) or an http(s) URL.
 	Runbook string
@@ -218,10 +219,10 @@ func BuiltinRules(mon config.Monitor) []Rule {
 	}
 	return append(rules,
 		Rule{Name: RuleTableNotFresh, Metric: "bigfather_table_freshness_seconds", Op: ">", Value: slo, Severity: Error,
-			Summary: "table {table} was last committed {value:duration} ago, more than the freshness objective of " + humanizeSeconds(slo),
+			Summary: "table {table} was last committed {value:duration} ago, more than the freshness objective of " + shortDuration(mon.FreshnessSLO),
 			Runbook: "table-not-fresh"},
 		Rule{Name: RuleLagAboveSLO, Metric: "bigfather_consumer_lag_seconds", Op: ">", Value: slo, By: []string{"pipeline"},
-			Severity: Warning, Summary: "pipeline {pipeline} lags {value:duration} behind, more than the freshness objective of " + humanizeSeconds(slo),
+			Severity: Warning, Summary: "pipeline {pipeline} lags {value:duration} behind, more than the freshness objective of " + shortDuration(mon.FreshnessSLO),
 			Runbook: "lag-slo"},
 		Rule{Name: RuleNotReady, Metric: "bigfather_ready_check", Op: "==", Value: 0, For: time.Minute, Severity: Critical,
 			Summary: "readiness check {check} fails", Runbook: "not-ready"},
@@ -355,31 +356,51 @@ func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-// humanizeSeconds writes seconds as days, hours, minutes and seconds ("1h 5m", "312ms"), close to Prometheus
-// templates' humanizeDuration.
+// humanizeSeconds writes seconds as Prometheus templates' humanizeDuration does ("6m 40s", "1h 0m 5s",
+// "12.5s", "250ms"), so summaries read the same in process and through Alertmanager.
 func humanizeSeconds(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return formatValue(v)
+		return fmt.Sprintf("%.4g", v)
 	}
-	if v < 0 {
-		return "-" + humanizeSeconds(-v)
+	if v == 0 {
+		return "0s"
 	}
-	if v < 1 {
-		if v == 0 {
-			return "0s"
+	if math.Abs(v) >= 1 {
+		sign := ""
+		if v < 0 {
+			sign, v = "-", -v
 		}
-		return strconv.FormatFloat(v*1000, 'g', 4, 64) + "ms"
-	}
-	s := int64(math.Round(v))
-	units := []struct {
-		n    int64
-		name string
-	}{{s / 86400, "d"}, {s / 3600 % 24, "h"}, {s / 60 % 60, "m"}, {s % 60, "s"}}
-	var parts []string
-	for _, u := range units {
-		if u.n != 0 {
-			parts = append(parts, strconv.FormatInt(u.n, 10)+u.name)
+		d := int64(v)
+		sec, mins, hours, days := d%60, d/60%60, d/3600%24, d/86400
+		switch {
+		case days != 0:
+			return fmt.Sprintf("%s%dd %dh %dm %ds", sign, days, hours, mins, sec)
+		case hours != 0:
+			return fmt.Sprintf("%s%dh %dm %ds", sign, hours, mins, sec)
+		case mins != 0:
+			return fmt.Sprintf("%s%dm %ds", sign, mins, sec)
 		}
+		return fmt.Sprintf("%s%.4gs", sign, v)
 	}
-	return strings.Join(parts, " ")
+	prefix := ""
+	for _, p := range []string{"m", "u", "n", "p", "f", "a", "z", "y"} {
+		if math.Abs(v) >= 1 {
+			break
+		}
+		prefix = p
+		v *= 1000
+	}
+	return fmt.Sprintf("%.4g%ss", v, prefix)
+}
+
+// shortDuration writes d like time.Duration does, without zero minutes and seconds: 5m, 1h, 1h30m, 90s is 1m30s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

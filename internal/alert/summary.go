@@ -34,50 +34,113 @@ func (r *Rule) summaryText() string {
 	return s
 }
 
-// render fills the rule's summary for one series: labels (the alert's labels, status included for status
-// rules) and its value. A label the series lacks renders empty, as in Prometheus templates.
-func (r *Rule) render(labels map[string]string, value float64) string {
-	return placeholderRe.ReplaceAllStringFunc(r.summaryText(), func(m string) string {
-		sub := placeholderRe.FindStringSubmatch(m)
-		name, dur := sub[1], sub[2] != ""
-		if name == "value" {
-			if dur {
-				return humanizeSeconds(value)
+// piece is a part of a summary: literal text, or a placeholder for a label or the value.
+type piece struct {
+	text     string // literal text; "" for a placeholder
+	name     string // the label, or "value"
+	duration bool   // {value:duration}
+}
+
+// parseSummary splits a summary into literal text and placeholders: {LABEL}, {value} and {value:duration}.
+// {{ and }} stand for literal { and }; any other brace is literal as it is.
+func parseSummary(s string) []piece {
+	var out []piece
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			out = append(out, piece{text: lit.String()})
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "{{"):
+			lit.WriteByte('{')
+			i += 2
+		case strings.HasPrefix(s[i:], "}}"):
+			lit.WriteByte('}')
+			i += 2
+		case s[i] == '{':
+			if loc := placeholderRe.FindStringSubmatchIndex(s[i:]); loc != nil && loc[0] == 0 {
+				flush()
+				out = append(out, piece{name: s[i+loc[2] : i+loc[3]], duration: loc[4] >= 0})
+				i += loc[1]
+				continue
 			}
-			return formatValue(value)
+			lit.WriteByte('{')
+			i++
+		default:
+			lit.WriteByte(s[i])
+			i++
 		}
-		if dur {
-			return m // only the value is a duration; the text stays as written
+	}
+	flush()
+	return out
+}
+
+// render fills the rule's summary for one series: labels (the alert's labels, status included for status
+// rules) and its value. A label the series lacks renders empty, as in Prometheus templates; :duration applies
+// to the value only (elsewhere the placeholder stays as written).
+func (r *Rule) render(labels map[string]string, value float64) string {
+	var b strings.Builder
+	for _, p := range parseSummary(r.summaryText()) {
+		switch {
+		case p.name == "":
+			b.WriteString(p.text)
+		case p.name == "value" && p.duration:
+			b.WriteString(humanizeSeconds(value))
+		case p.name == "value":
+			b.WriteString(formatValue(value))
+		case p.duration:
+			b.WriteString("{" + p.name + ":duration}")
+		default:
+			b.WriteString(labels[p.name])
 		}
-		return labels[name]
-	})
+	}
+	return b.String()
 }
 
 // promTemplate turns the rule's summary into a Prometheus template: {LABEL} reads $labels, {value} $value,
 // and {status} of a status rule (whose exported expression drops the status label, see Expr) queries the
-// status gauge for the series' current status. Literal "{{" is escaped.
+// status gauge for the series' current status. Literal braces that a template would misread are escaped.
 func (r *Rule) promTemplate() string {
-	text := r.summaryText()
-	var b strings.Builder
-	last := 0
-	for _, loc := range placeholderRe.FindAllStringSubmatchIndex(text, -1) {
-		b.WriteString(escapeTemplate(text[last:loc[0]]))
-		last = loc[1]
-		name, dur := text[loc[2]:loc[3]], loc[4] >= 0
+	var parts []string // each either literal text or an action
+	var literal []bool
+	for _, p := range parseSummary(r.summaryText()) {
+		var s string
+		lit := false
 		switch {
-		case name == "value" && dur:
-			b.WriteString("{{ $value | humanizeDuration }}")
-		case name == "value":
-			b.WriteString("{{ $value }}")
-		case dur:
-			b.WriteString(escapeTemplate(text[loc[0]:loc[1]]))
-		case name == "status" && r.IsStatus():
-			b.WriteString(r.statusQuery())
+		case p.name == "":
+			s, lit = p.text, true
+		case p.name == "value" && p.duration:
+			s = "{{ $value | humanizeDuration }}"
+		case p.name == "value":
+			s = "{{ $value }}"
+		case p.duration:
+			s, lit = "{"+p.name+":duration}", true
+		case p.name == "status" && r.IsStatus():
+			s = r.statusQuery()
 		default:
-			b.WriteString("{{ $labels." + name + " }}")
+			s = "{{ $labels." + p.name + " }}"
 		}
+		if lit && len(parts) > 0 && literal[len(literal)-1] {
+			parts[len(parts)-1] += s
+			continue
+		}
+		parts, literal = append(parts, s), append(literal, lit)
 	}
-	b.WriteString(escapeTemplate(text[last:]))
+	var b strings.Builder
+	for i, s := range parts {
+		if !literal[i] {
+			b.WriteString(s)
+			continue
+		}
+		s = strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
+		if i+1 < len(parts) && strings.HasSuffix(s, "{") {
+			s = strings.TrimSuffix(s, "{") + `{{ "{" }}` // a { right before an action would open it early
+		}
+		b.WriteString(s)
+	}
 	return b.String()
 }
 
@@ -91,9 +154,4 @@ func (r *Rule) statusQuery() string {
 	}
 	return fmt.Sprintf(`{{ with printf "%s{%s} == 1" %s | query }}{{ . | first | label "status" }}{{ end }}`,
 		r.family(), strings.Join(matchers, ","), strings.Join(args, " "))
-}
-
-// escapeTemplate makes literal text safe in a Go template.
-func escapeTemplate(s string) string {
-	return strings.ReplaceAll(s, "{{", `{{ "{{" }}`)
 }

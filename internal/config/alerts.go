@@ -62,8 +62,9 @@ type AlertRule struct {
 	Severity string
 	// Labels are added to the alert's labels (yaml: labels).
 	Labels map[string]string
-	// Summary is the alert's one-line text; {LABEL} is replaced by the series' label, {value} by its value.
-	// Empty means a generated one (yaml: summary).
+	// Summary is the alert's one-line text; {LABEL} is replaced by the series' label, {value} by its value,
+	// {value:duration} by its value read as seconds (5m 12s); {{ and }} are literal braces. Empty means a
+	// generated one (yaml: summary).
 	Summary string
 	// Runbook is a runbook id (see internal/runbook) or an http(s) URL of your own (yaml: runbook).
 	Runbook string
