@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -577,6 +578,8 @@ func TestNewErrors(t *testing.T) {
 		{[]Rule{{Name: "R", Metric: "m", Op: ">", Value: math.Inf(1), Severity: Info}}, nil, "rule R: threshold +Inf is not a finite number"},
 		{[]Rule{{Name: "R", Metric: "m", Op: ">", Severity: Info, Receivers: []string{"pager"}}}, []Receiver{&recorder{name: "chat"}}, `rule R: unknown receiver "pager"`},
 		{[]Rule{ok}, []Receiver{&recorder{name: "a"}, &recorder{name: "a"}}, `alert engine: two receivers named "a"`},
+		{[]Rule{{Name: "R", Statuses: []string{"STOP"}, Scope: "group", Match: map[string]string{"pipeline": "p"}, Severity: Info}}, nil,
+			`rule R: bigfather_group_status has no label "pipeline" to match (its labels: group)`},
 	} {
 		e, err := New(tc.rules, tc.recvs, w.reg)
 		if err == nil {
@@ -619,5 +622,24 @@ func TestRun(t *testing.T) {
 	_ = e.Flush(context.Background())
 	if got := rec.take(); !slices.Equal(got, []string{"firing R{}", "resolved R{}"}) {
 		t.Errorf("notifications = %q", got)
+	}
+}
+
+// TestAlertJSON: alerts encode for the API with their fields, and a value JSON cannot hold as null.
+func TestAlertJSON(t *testing.T) {
+	a := Alert{Rule: "R", Key: "R{}", State: StateFiring, Severity: Warning, Labels: map[string]string{"table": "s.t"}, Summary: "s",
+		Value: 2.5, ActiveAt: t0, FiredAt: t0.Add(time.Minute)}
+	got, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"rule":"R","key":"R{}","state":"firing","severity":"warning","labels":{"table":"s.t"},"summary":"s",` +
+		`"active_at":"2026-03-01T12:00:00Z","fired_at":"2026-03-01T12:01:00Z","value":2.5}`
+	if string(got) != want {
+		t.Errorf("JSON\n got %s\nwant %s", got, want)
+	}
+	a.Value = math.Inf(1)
+	if got, err := json.Marshal(a); err != nil || !strings.HasSuffix(string(got), `"value":null}`) {
+		t.Errorf("JSON of +Inf: %s, %v", got, err)
 	}
 }

@@ -53,14 +53,20 @@ func NewReceivers(cfgs []config.AlertReceiver, client *http.Client) ([]Receiver,
 	return out, nil
 }
 
-// NewReceiver builds one receiver from its config: opsgenie, slack, pagerduty or webhook. client nil means
-// one with a 10-second timeout. Errors never show the receiver's URL or keys.
+// NewReceiver builds one receiver from its config: opsgenie, slack, pagerduty or webhook (an empty URL means
+// the default of opsgenie and pagerduty). client nil means one with a 10-second timeout. Errors never show the receiver's URL or keys.
 func NewReceiver(c config.AlertReceiver, client *http.Client) (Receiver, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if c.MinSeverity != "" && Severity(c.MinSeverity).rank() == len(severities) {
 		return nil, fmt.Errorf("receiver %s: unknown min_severity %q", c.Name, c.MinSeverity)
+	}
+	switch {
+	case c.URL == "" && c.Type == config.ReceiverOpsgenie:
+		c.URL = config.DefaultOpsgenieURL
+	case c.URL == "" && c.Type == config.ReceiverPagerDuty:
+		c.URL = config.DefaultPagerDutyURL
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -135,6 +135,12 @@ func (r *Rule) check() error {
 				return fmt.Errorf("rule %s: unknown status %q (expected some of: %s)", r.Name, s, strings.Join(config.AlertStatuses, ", "))
 			}
 		}
+		for _, l := range slices.Sorted(maps.Keys(r.Match)) {
+			if !slices.Contains(config.AlertScopeLabels[r.Scope], l) {
+				return fmt.Errorf("rule %s: %s has no label %q to match (its labels: %s)", r.Name, r.family(), l,
+					strings.Join(config.AlertScopeLabels[r.Scope], ", "))
+			}
+		}
 		return nil
 	}
 	if !metricNameRe.MatchString(r.Metric) {
