@@ -115,7 +115,7 @@ func TestPrometheusRulesCheck(t *testing.T) {
 			`{{ with printf "bigfather_group_status{group=%q} == 1" $labels.group | query }}{{ . | first | label "status" }}{{ end }}: its offsets do not move while records wait]`,
 		RuleLagAboveSLO: `max by (pipeline) (bigfather_consumer_lag_seconds) > 300 | for  | map[severity:warning] | ` +
 			`map[runbook_url:https://bf.example.com/ui/runbooks/lag-slo summary:pipeline {{ $labels.pipeline }} lags {{ $value | humanizeDuration }} behind, more than the freshness objective of 5m]`,
-		RuleNotReady:        `bigfather_ready_check == 0 | for 1m | map[severity:critical] | map[runbook_url:https://bf.example.com/ui/runbooks/not-ready summary:readiness check {{ $labels.check }} fails]`,
+		RuleNotReady:        `bigfather_ready_check == 0 | for 2m | map[severity:critical] | map[runbook_url:https://bf.example.com/ui/runbooks/not-ready summary:readiness check {{ $labels.check }} fails]`,
 		RuleTableSmallFiles: `bigfather_table_small_files > 1000 | for 1h | map[severity:warning] | map[runbook_url:https://bf.example.com/ui/runbooks/table-small-files summary:table {{ $labels.table }} has {{ $value }} small data files]`,
 		"LagHigh": `bigfather_consumer_lag_records{pipeline="game-events", topic="a\"b"} > 1e+06 | for 1m30s | map[severity:warning team:data] | ` +
 			`map[summary:bigfather_consumer_lag_records is {{ $value }}, above 1e+06]`,

@@ -230,7 +230,7 @@ func BuiltinRules(mon config.Monitor) []Rule {
 		Rule{Name: RuleLagAboveSLO, Metric: "bigfather_consumer_lag_seconds", Op: ">", Value: slo, By: []string{"pipeline"},
 			Severity: Warning, Summary: "pipeline {pipeline} lags {value:duration} behind, more than the freshness objective of " + shortDuration(mon.FreshnessSLO),
 			Runbook: "lag-slo"},
-		Rule{Name: RuleNotReady, Metric: "bigfather_ready_check", Op: "==", Value: 0, For: time.Minute, Severity: Critical,
+		Rule{Name: RuleNotReady, Metric: "bigfather_ready_check", Op: "==", Value: 0, For: 2 * time.Minute, Severity: Critical,
 			Summary: "readiness check {check} fails", Runbook: "not-ready"},
 		Rule{Name: RuleKafkaPartitionsOffline, Metric: "bigfather_kafka_partitions_offline", Op: ">", Value: 0, For: time.Minute,
 			Severity: Critical, Summary: "{value} Kafka partitions have no leader", Runbook: "kafka-partitions-offline"},

@@ -253,17 +253,18 @@ var runbooks = []Runbook{
 	{
 		ID:    "table-not-fresh",
 		Title: "A table is not fresh",
-		Meaning: "A table's last successful staging commit is older than `monitor.freshness_slo` (5m by default). Whoever " +
-			"reads the table sees data that old. Either its pipeline cannot commit or is behind, or there was nothing to " +
-			"commit (an idle topic, or a rejected or route table that no record reached).",
+		Meaning: "A table's freshness passed `monitor.freshness_slo` (5m by default). Freshness is 0 while the table's " +
+			"pipeline holds every record of its topics, and otherwise the time since the pipeline's last commit to the " +
+			"table: records are waiting that the table has not received for longer than the objective, so whoever reads " +
+			"it sees data that old. An idle topic never makes a table stale.",
 		Confirm: []string{
-			"`bigfather_table_freshness_seconds{table=\"TABLE\"}`; the console's Tables page shows the last commit.",
+			"`bigfather_table_freshness_seconds{table=\"TABLE\"}` and `bigfather_table_last_commit_timestamp_seconds{table=\"TABLE\"}`; the console's Tables page shows the last commit.",
 			"The newest staged row: `bigfather sql --config F \"select max(_ingested_at) from TABLE\"`.",
 			"The pipeline's status and lag: `bigfather status --config F`, `sum by (pipeline) (bigfather_consumer_lag_records)`.",
 		},
 		Actions: []string{
-			"If the pipeline has lag, follow the runbook of its status (`err`, `stall`, `stop`, `paused`, `warn`).",
-			"If the lag is 0, the topic is idle: check the producers (`kcat -b BROKER -C -t TOPIC -o -1 -c 1 -e -f '%T %o\\n'` shows the newest record's time and offset).",
+			"Follow the runbook of the pipeline's status (`err`, `stall`, `stop`, `paused`, `warn`): a table goes stale because its pipeline cannot commit, is not running, is paused or falls behind.",
+			"If the pipeline is OK and catching up after a restart or a burst, wait; the alert resolves once the table holds every record again or commits within the objective.",
 			"If the objective is tighter than staging can be, raise `monitor.freshness_slo`: it must exceed `commit.interval` plus the time a commit takes.",
 		},
 	},
@@ -288,11 +289,12 @@ var runbooks = []Runbook{
 		ID:    "not-ready",
 		Title: "Not ready: a dependency does not answer",
 		Meaning: "A readiness check fails (`bigfather_ready_check{check} == 0`): `kafka` (the brokers do not answer), " +
-			"`catalog` (the Iceberg catalog), `warehouse` (the data files' store) or `pipelines` (a pipeline is failing). " +
+			"`catalog` (the Iceberg catalog), `warehouse` (the data files' store) or `pipelines` (a pipeline of the process " +
+			"is failing, or still starting: loading a large dedup index takes a while). " +
 			"`/readyz` answers 503 naming it, so load balancers take the process out. Staging waits and resumes by itself " +
 			"when the dependency comes back.",
 		Confirm: []string{
-			"`curl -s http://HOST/readyz`: `error` names the dependency; `pipelines` shows each pipeline's state and `last_error`.",
+			"`curl -s http://HOST/readyz`: it names each failing check and why; `bigfather status --config F` shows the same.",
 			"`bigfather_ready_check == 0` shows which check fails.",
 			"The process log around the time the check turned: `fetch error` (Kafka), `staging failed` with the catalog or warehouse in `err`.",
 		},
@@ -300,7 +302,7 @@ var runbooks = []Runbook{
 			"kafka: check the brokers from the same machine (`kcat -b BROKER -L`) and `kafka.brokers` in the config.",
 			"catalog: SQLite file present and the same file (a replaced file needs a restart once restored), Postgres reachable with the URI's user and database, or the REST catalog's server and credentials.",
 			"warehouse: free space and permissions of a local warehouse; endpoint, bucket and credentials of an `s3://` one.",
-			"pipelines: follow the failing pipeline's status runbook (`err`, `stall`).",
+			"pipelines: a pipeline still starting becomes ready by itself (the alert waits 2 minutes for that); a failing one: follow its status runbook (`err`, `stall`).",
 			"Nothing to restart once the dependency is back, except after a replaced SQLite catalog: staging backs off (up to 30 s) and resumes from the tables' offsets.",
 		},
 	},
