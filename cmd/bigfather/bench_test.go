@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/bigfather/bigfather/internal/query"
 )
 
@@ -68,15 +70,34 @@ func checkKeys(t *testing.T, what string, obj map[string]any, want map[string]st
 	}
 }
 
-// TestBenchJSON runs `bigfather bench --format json` on a small count for every shape and checks the JSON
-// key by key, its accounting against the tables (as `bigfather sql` counts them) and its own arithmetic.
+// TestBenchJSON runs `bigfather bench --format json` on a small count for every shape, with the embedded broker
+// and once with given brokers, and checks the JSON key by key, its accounting against the tables (as `bigfather
+// sql` counts them) and its own arithmetic.
 func TestBenchJSON(t *testing.T) {
 	const count, rate = 20000, 2000
-	for _, shape := range []string{"plain", "quality", "fanout"} {
-		t.Run(shape, func(t *testing.T) {
+	tests := []struct {
+		name, shape string
+		brokers     bool // a broker of the test's (--brokers) instead of the embedded one
+	}{
+		{"plain", "plain", false},
+		{"quality", "quality", false},
+		{"fanout", "fanout", false},
+		{"plain on given brokers", "plain", true},
+	}
+	for _, tt := range tests {
+		shape := tt.shape
+		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			cmd := exec.Command(binPath, "bench", "--count", fmt.Sprint(count), "--shape", shape, "--format", "json",
-				"--data", dir, "--rate", fmt.Sprint(rate), "--live", "1s", "--commit-interval", "500ms")
+			args := []string{"bench", "--count", fmt.Sprint(count), "--shape", shape, "--format", "json",
+				"--data", dir, "--rate", fmt.Sprint(rate), "--live", "1s", "--commit-interval", "500ms"}
+			wantBrokers := "embedded"
+			var e *env
+			if tt.brokers {
+				e = newEnv(t)
+				wantBrokers = e.broker.Addr()
+				args = append(args, "--brokers", wantBrokers)
+			}
+			cmd := exec.Command(binPath, args...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -101,7 +122,7 @@ func TestBenchJSON(t *testing.T) {
 
 			// The setting.
 			if str("shape") != shape || integer("count") != count || integer("cores") != int64(runtime.NumCPU()) ||
-				str("go_version") != runtime.Version() || str("brokers") != "embedded" || integer("partitions") != 8 ||
+				str("go_version") != runtime.Version() || str("brokers") != wantBrokers || integer("partitions") != 8 ||
 				num("commit_interval_seconds") != 0.5 || integer("live_rate") != rate || num("live_seconds") != 1 {
 				t.Errorf("setting: shape %s count %d cores %d go %s brokers %s partitions %d interval %v live %d/s for %vs",
 					str("shape"), integer("count"), integer("cores"), str("go_version"), str("brokers"), integer("partitions"),
@@ -219,6 +240,25 @@ func TestBenchJSON(t *testing.T) {
 			}
 			if n := integer("latency_samples"); n < copies*rate*9/10 || n > copies*rate*11/10 {
 				t.Errorf("latency_samples = %d, want about %d (one second of rows after the warm-up, %d table(s) each)", n, copies*rate, copies)
+			}
+
+			// On given brokers, the benchmark removes its topics and consumer groups.
+			if e != nil {
+				adm := kadm.NewClient(e.client())
+				topics, err := adm.ListTopics(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if names := topics.Names(); len(names) != 0 {
+					t.Errorf("topics left on the brokers: %v", names)
+				}
+				groups, err := adm.ListGroups(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if names := groups.Groups(); len(names) != 0 {
+					t.Errorf("consumer groups left on the brokers: %v", names)
+				}
 			}
 		})
 	}
