@@ -71,9 +71,10 @@ type Options struct {
 	// CommitInterval is the pipelines' commit.interval: how long a record waits at most for a commit that
 	// max_rows does not trigger first.
 	CommitInterval time.Duration
-	// LiveRate is the live run's events per second; LiveFor how long it is measured (after Warmup).
+	// LiveRate is the live run's events per second.
 	LiveRate int
-	LiveFor  time.Duration
+	// LiveFor is how long the live run is measured, after Warmup.
+	LiveFor time.Duration
 	// Logger receives progress and the pipelines' logs; nil discards them.
 	Logger *slog.Logger
 	// Stderr receives the child broker's standard error; nil discards it.
