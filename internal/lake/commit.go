@@ -120,6 +120,20 @@ func WriteFiles(ctx context.Context, t *table.Table, recs ...arrow.RecordBatch) 
 		}
 		return nil, fmt.Errorf("writing data files for %s: %w", name, err)
 	}
+	// The writer can lose a failure (a partition writer that failed to create its file) and report fewer
+	// files: committing them would store the batch's offsets without all of its rows. Every row must be in a
+	// file.
+	var written int64
+	for _, df := range files {
+		written += df.Count()
+	}
+	if written != rows {
+		err := fmt.Errorf("the Parquet writer put %d of the batch's %d rows in %d files (a write failed without an error)", written, rows, len(files))
+		if rmErr := removeAll(rio, rio.created()); rmErr != nil {
+			return nil, fmt.Errorf("writing data files for %s: %w (removing the files it left: %v)", name, err, rmErr)
+		}
+		return nil, fmt.Errorf("writing data files for %s: %w", name, err)
+	}
 	return files, nil
 }
 

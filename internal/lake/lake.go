@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
@@ -79,7 +81,7 @@ func Open(ctx context.Context, catalogURI, warehouse string, opts ...Option) (*L
 		if err != nil {
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
 		}
-		c, err := sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, l.catalogProps())
+		c, err := newSQLiteCatalog(ctx, db, l.catalogProps())
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening catalog %s: %w", catalogURI, err)
@@ -188,4 +190,26 @@ func (l *Lake) Tables(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// sqliteOpenTimeout bounds how long opening a SQLite catalog waits for other processes creating its tables.
+const sqliteOpenTimeout = 30 * time.Second
+
+// newSQLiteCatalog opens the SQL catalog on a SQLite database, retrying while another process holds the file
+// locked: creating the catalog's tables upgrades a read transaction to a write, which SQLite answers with
+// SQLITE_BUSY at once, without waiting out the busy timeout, when another process writes at that moment (two
+// processes starting together on a new catalog).
+func newSQLiteCatalog(ctx context.Context, db *sql.DB, props iceberg.Properties) (*sqlcat.Catalog, error) {
+	deadline := time.Now().Add(sqliteOpenTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		c, err := sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, props)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
 }

@@ -701,3 +701,27 @@ func TestWriteFilesPartitionsAndOrphans(t *testing.T) {
 	}
 	l.checkContents(ids(0, 9))
 }
+
+// TestWriteFilesUnwritableDirectory: when the table's data directory cannot hold files (here it is a regular
+// file), WriteFiles fails every time. iceberg-go's writer sometimes loses that error and reports no files, which
+// would commit a batch's offsets without its rows: WriteFiles must notice the missing rows.
+func TestWriteFilesUnwritableDirectory(t *testing.T) {
+	l := newTestLake(t)
+	tbl := l.ensure()
+	write(t, tbl, ids(0, 10), onDay0)
+	data := strings.TrimPrefix(tbl.Location(), "file://") + "/data"
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(data, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		rec := record(t, tbl, ids(10, 30), onDay0)
+		files, err := lake.WriteFiles(context.Background(), tbl, rec)
+		rec.Release()
+		if err == nil {
+			t.Fatalf("attempt %d: WriteFiles into a data directory that is a file returned %d files and no error", i, len(files))
+		}
+	}
+}

@@ -100,12 +100,29 @@ func openSQLite(ctx context.Context, uri string, s Schema) (*DB, error) {
 	db.SetMaxOpenConns(sqliteMaxConns)
 	db.SetMaxIdleConns(sqliteMaxConns)
 	for _, stmt := range s.SQLite {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
+		if err := execBusy(ctx, db, stmt); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening %s in %s: creating its tables: %w", s.Purpose, uri, err)
 		}
 	}
 	return &DB{DB: db}, nil
+}
+
+// execBusy runs a statement, retrying for up to pgOpenTimeout while SQLite answers SQLITE_BUSY at once (a
+// schema change while another process writes the file does not wait out the busy timeout).
+func execBusy(ctx context.Context, db *sql.DB, stmt string) error {
+	deadline := time.Now().Add(pgOpenTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		_, err := db.ExecContext(ctx, stmt)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // openPostgres opens the Postgres database of uri, creating the schema when it is missing.

@@ -608,9 +608,11 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 			e.m.Commits.WithLabelValues(e.p.Name, s.name, "error").Inc()
 			return err
 		}
-		e.m.Commits.WithLabelValues(e.p.Name, s.name, "ok").Inc()
-		e.m.CommitDuration.WithLabelValues(e.p.Name, s.name).Observe(time.Since(start).Seconds())
-		e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(c.rows))
+		if c.done { // a table with nothing to commit (no rows, no offsets of its own) made no commit
+			e.m.Commits.WithLabelValues(e.p.Name, s.name, "ok").Inc()
+			e.m.CommitDuration.WithLabelValues(e.p.Name, s.name).Observe(time.Since(start).Seconds())
+			e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(c.rows))
+		}
 		e.observeCommit(s, b.parts[i], c, newest, time.Now())
 		if s == e.main && c.dropped > 0 {
 			e.m.Duplicates.WithLabelValues(e.p.Name).Add(float64(c.dropped))
