@@ -43,6 +43,17 @@ func (h *Health) Starting(pipeline string) {
 	h.pipelines[pipeline] = PipelineStatus{State: "starting"}
 }
 
+// Assigned records that a pipeline's worker owns partitions: a starting pipeline is running from then on, even
+// before anything arrives to commit (a failing one stays failing until it commits).
+func (h *Health) Assigned(pipeline string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if st := h.pipelines[pipeline]; st.State == "starting" {
+		st.State = "running"
+		h.pipelines[pipeline] = st
+	}
+}
+
 // Committed records a successful commit: the pipeline is running (a paused one stays paused: it commits what
 // came before the blocking record).
 func (h *Health) Committed(pipeline string, at time.Time) {

@@ -586,6 +586,7 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 		e.m.Commits.WithLabelValues(e.p.Name, e.main.name, "error").Inc()
 		return err
 	}
+	committed := false
 	for i, s := range e.sinks {
 		if s == e.rejs && len(b.dlq) > 0 {
 			if err := e.produce(ctx, b.dlq); err != nil {
@@ -609,6 +610,7 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 			return err
 		}
 		if c.done { // a table with nothing to commit (no rows, no offsets of its own) made no commit
+			committed = true
 			e.m.Commits.WithLabelValues(e.p.Name, s.name, "ok").Inc()
 			e.m.CommitDuration.WithLabelValues(e.p.Name, s.name).Observe(time.Since(start).Seconds())
 			e.m.RowsCommitted.WithLabelValues(e.p.Name, s.name).Add(float64(c.rows))
@@ -621,7 +623,10 @@ func (e *engine) commitBatch(ctx context.Context, b *batch) error {
 			e.log.Debug("committed", "table", s.name, "rows", c.rows, "dropped", c.dropped, "conflicts", c.conflicts, "took", time.Since(start))
 		}
 	}
-	e.health.Committed(e.p.Name, time.Now())
+	if committed {
+		// An empty batch (a drain with nothing buffered) proves nothing: a failing pipeline stays failing.
+		e.health.Committed(e.p.Name, time.Now())
+	}
 	e.publishCompleteness()
 	return nil
 }

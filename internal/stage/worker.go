@@ -519,6 +519,7 @@ func (w *worker) seekFromTables(ctx context.Context, assigned map[string]map[int
 		}
 	}
 	e.log.Info("partitions assigned", "count", n, "owned", len(w.parts))
+	w.opts.Health.Assigned(w.p.Name)
 	return out, nil
 }
 
