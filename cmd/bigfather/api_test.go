@@ -120,6 +120,109 @@ func apiRouteCases() map[string]apiRouteCase {
 			s.expectError(t, rt, apiRequest{path: "/audit?before_id=x", as: s.tokens["admin"]}, http.StatusBadRequest, "bad_parameter", "before_id")
 		}},
 
+		"GET /api/v1/monitor": {path: "/monitor", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var r struct {
+				Checks []struct {
+					Name string `json:"name"`
+					OK   bool   `json:"ok"`
+				} `json:"checks"`
+				Pipelines []struct {
+					Name       string `json:"name"`
+					Status     string `json:"status"`
+					Processes  int    `json:"processes"`
+					Partitions []struct {
+						Topic     string `json:"topic"`
+						Committed int64  `json:"committed"`
+						End       int64  `json:"end"`
+					} `json:"partitions"`
+					Tables []struct {
+						Name string `json:"name"`
+					} `json:"tables"`
+				} `json:"pipelines"`
+				Kafka struct {
+					Brokers []struct {
+						Reachable bool `json:"reachable"`
+					} `json:"brokers"`
+				} `json:"kafka"`
+			}
+			// The monitor samples every 10 s (monitor.interval): wait for a sample taken after the first commits.
+			waitFor(t, 30*time.Second, "a monitor sample with the pipeline's partitions", func() bool {
+				s.expect(t, rt, apiRequest{path: "/monitor", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &r)
+				return len(r.Pipelines) == 1 && len(r.Pipelines[0].Partitions) > 0 && len(r.Checks) == 4 && r.Checks[3].OK
+			})
+			var checks []string
+			for _, c := range r.Checks {
+				checks = append(checks, fmt.Sprintf("%s=%v", c.Name, c.OK))
+			}
+			if got := strings.Join(checks, " "); got != "kafka=true catalog=true warehouse=true pipelines=true" {
+				t.Errorf("checks %s", got)
+			}
+			if len(r.Pipelines) != 1 || r.Pipelines[0].Name != "game-events" || r.Pipelines[0].Processes != 1 || len(r.Pipelines[0].Partitions) == 0 {
+				t.Fatalf("pipelines %+v, want game-events run by one process, with its partitions", r.Pipelines)
+			}
+			for _, p := range r.Pipelines[0].Partitions {
+				if p.Topic != "game.events" || p.Committed < 0 || p.End < p.Committed {
+					t.Errorf("partition %+v", p)
+				}
+			}
+			if len(r.Kafka.Brokers) != 1 || !r.Kafka.Brokers[0].Reachable {
+				t.Errorf("brokers %+v, want the embedded broker, reachable", r.Kafka.Brokers)
+			}
+		}},
+		"GET /api/v1/alerts": {path: "/alerts", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var page struct {
+				Items []struct {
+					Rule  string `json:"rule"`
+					State string `json:"state"`
+				} `json:"items"`
+			}
+			s.expect(t, rt, apiRequest{path: "/alerts", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &page)
+			if page.Items == nil {
+				t.Error("items is not a list")
+			}
+			for _, a := range page.Items {
+				if a.State != "pending" && a.State != "firing" {
+					t.Errorf("alert %+v: state is neither pending nor firing", a)
+				}
+			}
+		}},
+		"GET /api/v1/alerts/rules": {path: "/alerts/rules", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var page struct {
+				Items []struct {
+					Name, Condition, Severity, Runbook string
+					RunbookURL                         string `json:"runbook_url"`
+				} `json:"items"`
+			}
+			s.expect(t, rt, apiRequest{path: "/alerts/rules", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &page)
+			if len(page.Items) != 13 {
+				t.Fatalf("%d rules, want the 13 built-in ones", len(page.Items))
+			}
+			if r := page.Items[0]; r.Name != "BigFatherPipelineError" || r.Severity != "critical" || r.Runbook != "err" ||
+				r.Condition != `max without (status) (bigfather_pipeline_status{status="ERR"}) == 1` || !strings.HasSuffix(r.RunbookURL, "/ui/runbooks/err") {
+				t.Errorf("first rule %+v", r)
+			}
+		}},
+		"GET /api/v1/runbooks": {path: "/runbooks", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var page struct {
+				Items []struct{ ID, Title string } `json:"items"`
+			}
+			s.expect(t, rt, apiRequest{path: "/runbooks", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &page)
+			if len(page.Items) != 13 || page.Items[0].ID != "err" || page.Items[0].Title == "" {
+				t.Errorf("runbooks %+v, want 13 starting with err", page.Items)
+			}
+		}},
+		"GET /api/v1/runbooks/{id}": {path: "/runbooks/stall", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var rb struct {
+				ID, Status string
+				Actions    []string
+				Rules      []string
+			}
+			s.expect(t, rt, apiRequest{path: "/runbooks/stall", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &rb)
+			if rb.ID != "stall" || rb.Status != "STALL" || len(rb.Actions) == 0 || strings.Join(rb.Rules, ",") != "BigFatherPipelineStalled" {
+				t.Errorf("runbook %+v", rb)
+			}
+			s.expectError(t, rt, apiRequest{path: "/runbooks/no-such-runbook", as: s.tokens["viewer"]}, http.StatusNotFound, "not_found", "")
+		}},
 		"GET /api/v1/groups": {path: "/groups", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
 			var page struct {
 				Items []struct {

@@ -63,7 +63,7 @@ func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*
 		closers = append(closers, cl.Close)
 		kc = cl
 	}
-	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: wt.history, Watcher: wt.watcher, Control: control, Kafka: kc, Auth: authn, Audit: store, Log: log}
+	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: wt.history, Watcher: wt.watcher, Alerts: wt.alerts, Control: control, Kafka: kc, Auth: authn, Audit: store, Log: log}
 	if err := p.Start(); err != nil {
 		for _, c := range closers {
 			c()
@@ -161,7 +161,7 @@ func cmdConsole(ctx context.Context, args []string, stderr io.Writer, log *slog.
 	}
 	defer w.close()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { wt.watcher.Run(gctx); return nil })
+	g.Go(func() error { wt.run(gctx); return nil })
 	if err := w.serve(gctx, g, addr, m, health, log); err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 		return err
 	}
 	defer wt.close()
-	g.Go(func() error { wt.watcher.Run(gctx); return nil })
+	g.Go(func() error { wt.run(gctx); return nil })
 	if serving {
 		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, wt, log)
 		if err != nil {

@@ -88,6 +88,8 @@ type Engine struct {
 	firing    *prometheus.GaugeVec
 	deliverer *deliverer
 
+	gate   func() bool
+
 	mu     sync.Mutex
 	active map[string]*entry // by Alert.Key
 }
@@ -96,6 +98,8 @@ type Engine struct {
 type entry struct {
 	rule  *Rule
 	alert Alert
+	// sent says the firing notification went out (false while another process notifies: see WithNotifyGate).
+	sent bool
 }
 
 // Option configures an Engine.
@@ -108,6 +112,7 @@ type options struct {
 	backoff    time.Duration
 	maxBackoff time.Duration
 	queue      int
+	gate       func() bool
 }
 
 // WithRegisterer registers the engine's metrics on reg: bigfather_alerts_firing{rule,severity} and
@@ -131,6 +136,12 @@ func WithRetry(attempts int, backoff time.Duration) Option {
 // WithQueue sets how many notifications may wait per receiver (default 1000); a notification that finds the
 // queue full is dropped, logged and counted as failed, so evaluation never blocks.
 func WithQueue(n int) Option { return func(o *options) { o.queue = max(n, 1) } }
+
+// WithNotifyGate makes the engine notify only while gate returns true: of several processes evaluating the
+// same rules, the one holding the notification lease sends. Alerts still pend, fire and resolve everywhere
+// (Firing shows them); a process that gains the lease sends the firing notifications it held back, and sends
+// resolves from then on. Opsgenie and PagerDuty deduplicate such a re-send by alias and dedup key.
+func WithNotifyGate(gate func() bool) Option { return func(o *options) { o.gate = gate } }
 
 // New returns an engine that evaluates rules over g's metrics and notifies receivers. Rules name the
 // receivers they notify (none: all of them). It fails when a rule is invalid, two rules or two receivers
@@ -185,7 +196,7 @@ func New(rules []Rule, receivers []Receiver, g prometheus.Gatherer, opts ...Opti
 	for _, r := range rules {
 		firing.WithLabelValues(r.Name, string(r.Severity)).Set(0)
 	}
-	e := &Engine{rules: rules, gatherer: g, log: o.log, firing: firing, active: map[string]*entry{}}
+	e := &Engine{rules: rules, gatherer: g, log: o.log, firing: firing, active: map[string]*entry{}, gate: o.gate}
 	e.deliverer = startDeliverer(receivers, sent, o)
 	return e, nil
 }
@@ -245,6 +256,9 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) error {
 			en.alert.Labels, en.alert.Value, en.alert.Summary = labels, s.value, r.render(labels, s.value)
 			if en.alert.State == StatePending && now.Sub(en.alert.ActiveAt) >= r.For {
 				en.alert.State, en.alert.FiredAt = StateFiring, now
+			}
+			if en.alert.State == StateFiring && !en.sent && e.sending() {
+				en.sent = true
 				e.notify(r, en.alert.clone())
 			}
 		}
@@ -254,7 +268,7 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) error {
 		if seen[key] {
 			continue
 		}
-		if en.alert.State == StateFiring {
+		if en.alert.State == StateFiring && e.sending() {
 			a := en.alert.clone()
 			a.State, a.ResolvedAt = StateResolved, now
 			e.notify(en.rule, a)
@@ -272,6 +286,9 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) error {
 	}
 	return nil
 }
+
+// sending says whether this engine notifies now (see WithNotifyGate).
+func (e *Engine) sending() bool { return e.gate == nil || e.gate() }
 
 // notify queues a for the rule's receivers that take its severity.
 func (e *Engine) notify(r *Rule, a Alert) {

@@ -643,3 +643,48 @@ func TestAlertJSON(t *testing.T) {
 		t.Errorf("JSON of +Inf: %s, %v", got, err)
 	}
 }
+
+// TestEngineNotifyGate: a process without the notification lease evaluates but sends nothing; once it holds
+// the lease it sends the firing alert it held back, and the resolve.
+func TestEngineNotifyGate(t *testing.T) {
+	w := newWorld(t)
+	rec := &recorder{name: "rec"}
+	leader := false
+	rule := Rule{Name: "HighLag", Metric: "bigfather_consumer_lag_seconds", Op: ">", Value: 300, Severity: Error}
+	e, err := New([]Rule{rule}, []Receiver{rec}, w.reg, WithNotifyGate(func() bool { return leader }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	ctx := context.Background()
+	steps := []struct {
+		leader bool
+		lag    float64
+		notify []string
+		firing int
+	}{
+		{false, 400, nil, 1},
+		{false, 500, nil, 1},
+		{true, 500, []string{"firing " + lagKey}, 1},
+		{true, 600, nil, 1},
+		{true, 100, []string{"resolved " + lagKey}, 0},
+		{false, 400, nil, 1},
+		{false, 100, nil, 0}, // resolved while another process notifies: that one sends the resolve
+	}
+	for i, s := range steps {
+		leader = s.leader
+		w.lag.WithLabelValues("a", "t", "0").Set(s.lag)
+		if err := e.Evaluate(ctx, t0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.take(); !slices.Equal(got, s.notify) {
+			t.Errorf("step %d: notifications %q, want %q", i, got, s.notify)
+		}
+		if got := len(e.Firing()); got != s.firing {
+			t.Errorf("step %d: %d firing, want %d", i, got, s.firing)
+		}
+	}
+}

@@ -16,6 +16,8 @@ import (
 const (
 	// HistoryTable holds one row per (series, sample time, process): a Point as JSON.
 	HistoryTable = "bigfather_monitor_history"
+	// LeasesTable holds named leases: the process holding "alerts" sends the alert notifications.
+	LeasesTable = "bigfather_monitor_leases"
 	// SignalsTable holds each process's latest signals per pipeline (consumed records, failing, paused), so
 	// that a monitor in any process judges pipelines that other processes run.
 	SignalsTable = "bigfather_monitor_signals"
@@ -40,6 +42,11 @@ var storeSQLite = []string{
 	detail        TEXT    NOT NULL,
 	PRIMARY KEY (pipeline, instance)
 )`,
+	`CREATE TABLE IF NOT EXISTS ` + LeasesTable + ` (
+	name    TEXT    NOT NULL PRIMARY KEY,
+	holder  TEXT    NOT NULL,
+	expires INTEGER NOT NULL
+)`,
 }
 
 var storePostgres = []string{
@@ -61,6 +68,11 @@ var storePostgres = []string{
 	detail        text             NOT NULL,
 	PRIMARY KEY (pipeline, instance)
 )`,
+	`CREATE TABLE IF NOT EXISTS ` + LeasesTable + ` (
+	name    text   NOT NULL PRIMARY KEY,
+	holder  text   NOT NULL,
+	expires bigint NOT NULL
+)`,
 }
 
 // storeLock is the advisory lock Postgres processes take while creating the tables.
@@ -77,7 +89,7 @@ type Store struct {
 func OpenStore(ctx context.Context, uri string) (*Store, error) {
 	db, err := platformdb.Open(ctx, uri, platformdb.Schema{
 		Purpose: "the monitor's history", SQLite: storeSQLite, Postgres: storePostgres,
-		Relations: []string{HistoryTable, SignalsTable}, Lock: storeLock,
+		Relations: []string{HistoryTable, SignalsTable, LeasesTable}, Lock: storeLock,
 	})
 	if err != nil {
 		return nil, err
@@ -217,6 +229,22 @@ func (s *Store) Prune(ctx context.Context, before time.Time) error {
 		return fmt.Errorf("pruning the monitor signals: %w", err)
 	}
 	return nil
+}
+
+// Lease takes or renews the named lease for holder until now+ttl, and reports whether holder has it: a lease
+// another holder renewed before it expired stays theirs.
+func (s *Store) Lease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO `+LeasesTable+` (name, holder, expires) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+WHERE `+LeasesTable+`.holder = excluded.holder OR `+LeasesTable+`.expires < ?`), name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("taking the %s lease: %w", name, err)
+	}
+	var got string
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT holder FROM `+LeasesTable+` WHERE name = ?`), name).Scan(&got); err != nil {
+		return false, fmt.Errorf("reading the %s lease: %w", name, err)
+	}
+	return got == holder, nil
 }
 
 // Merge combines the points several processes wrote for one sample time: rates add up (each process counts

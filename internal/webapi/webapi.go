@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/bigfather/bigfather/internal/alert"
 	"github.com/bigfather/bigfather/internal/api"
 	"github.com/bigfather/bigfather/internal/auth"
 	"github.com/bigfather/bigfather/internal/auth/audit"
@@ -35,6 +36,8 @@ type Platform struct {
 	History   *monitor.History
 	// Watcher judges pipelines, consumer groups and the infrastructure (nil: no monitor page data).
 	Watcher *monitor.Watcher
+	// Alerts evaluates the alert rules (nil: none).
+	Alerts *alert.Engine
 	// Control pauses and resumes this process's pipelines; nil in a console-only process.
 	Control *stage.Control
 	// Kafka is a client of the cluster (no consumer group); nil when there is none.
@@ -52,7 +55,7 @@ type Platform struct {
 
 // Modules are every API family of the console.
 func (p *Platform) Modules() []api.Module {
-	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}}
+	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}, alertsAPI{p}}
 }
 
 // Start readies what the families share (the Kafka view); Close releases it.
