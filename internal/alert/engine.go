@@ -88,7 +88,7 @@ type Engine struct {
 	firing    *prometheus.GaugeVec
 	deliverer *deliverer
 
-	gate   func() bool
+	gate func() bool
 
 	mu     sync.Mutex
 	active map[string]*entry // by Alert.Key
