@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -50,7 +51,7 @@ func upMetrics(t *testing.T) (*prometheus.Registry, http.Handler) {
 	mm := monitor.NewMaintenanceMetrics(m.Registry)
 
 	// The alert engine sets a firing series per rule and a notification series per receiver and result
-	// when it starts. The receiver posts to a real server here, though nothing is evaluated.
+	// when it starts. Its receiver posts to a real server.
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(hook.Close)
 	recv, err := alert.NewReceiver(config.AlertReceiver{Name: "ops", Type: config.ReceiverWebhook, URL: hook.URL}, hook.Client())
@@ -114,7 +115,7 @@ func upMetrics(t *testing.T) (*prometheus.Registry, http.Handler) {
 	m.KafkaTopics.Set(4)
 	m.KafkaPartitions.Set(32)
 	m.KafkaUnderRepl.Set(0)
-	m.KafkaOffline.Set(0)
+	m.KafkaOffline.Set(1)
 
 	// What the HTTP server counts.
 	m.HTTPRequests.WithLabelValues("api", http.MethodGet, "200").Inc()
@@ -128,6 +129,22 @@ func upMetrics(t *testing.T) (*prometheus.Registry, http.Handler) {
 	mm.BytesRemoved.WithLabelValues(table).Add(1 << 20)
 	mm.Runs.WithLabelValues(table, "ok").Inc()
 	mm.LastRun.WithLabelValues(table).Set(now)
+
+	// One alert fires (BigFatherKafkaPartitionsOffline holds for a minute) and its notification is delivered.
+	at := time.Unix(int64(now), 0)
+	for _, t0 := range []time.Time{at, at.Add(2 * time.Minute)} {
+		if err := eng.Evaluate(context.Background(), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := eng.Flush(ctx); err != nil {
+		t.Fatalf("delivering the alert: %v", err)
+	}
+	if got := len(eng.Firing()); got != 1 {
+		t.Fatalf("%d alerts firing, want 1 (BigFatherKafkaPartitionsOffline): %+v", got, eng.Firing())
+	}
 
 	// internal/server serves /metrics with this handler, which registers promhttp's error counter too.
 	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
