@@ -28,6 +28,7 @@ type watching struct {
 	watcher *monitor.Watcher
 	history *monitor.History
 	alerts  *alert.Engine
+	prober  *monitor.Prober
 	// store holds history, signals and the alert lease (nil with a REST catalog).
 	store    *monitor.Store
 	instance string
@@ -92,6 +93,12 @@ func startWatching(ctx context.Context, cfg *config.Config, brokers []string, lo
 		}
 		w.closers = append(w.closers, view.Close)
 		o.Admin, o.Times = kadm.NewClient(cl), view
+		sending := func() bool { return true }
+		if store != nil {
+			sending = w.leader.Load
+		}
+		w.prober = monitor.NewProber(o.Pipelines, cl, lk, m, sending, log)
+		o.Prober = w.prober
 	}
 	w.watcher = monitor.NewWatcher(o)
 	rules, err := alert.Rules(cfg)
@@ -131,6 +138,9 @@ func (w *watching) run(ctx context.Context) {
 		go w.holdLease(ctx)
 	}
 	go func() { _ = w.alerts.Run(ctx, w.interval) }()
+	if w.prober != nil {
+		go w.prober.Run(ctx)
+	}
 	w.watcher.Run(ctx)
 }
 

@@ -178,6 +178,9 @@ type Pipeline struct {
 	Dedup        Dedup
 	Routes       []Route
 	Completeness Completeness
+	// Probe is how often the monitor sends a probe record through the pipeline and times it until the main
+	// table's commit covers it; 0 (the default) sends none (yaml: probe).
+	Probe time.Duration
 }
 
 // Table describes a destination Iceberg table.

@@ -215,7 +215,7 @@ pipelines:
     colums: []
     topics: [game.events]
     table: {name: staging.game_events, columns: [{name: a, type: string}]}
-`, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness)`},
+`, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness, probe)`},
 		{"unknown top-level key", "warehous: /tmp\n" + minimal,
 			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines)`},
 		{"integer expected", minimal + "    commit:\n      interval: 5s\n      max_rows: lots\n",

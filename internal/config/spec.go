@@ -71,7 +71,7 @@ var pipelineKeys = []key[Pipeline]{
 	{name: "table", required: true, decode: set(mapping(tableKeys), func(p *Pipeline) *Table { return &p.Table })},
 	{name: "commit", def: "{}", decode: set(mapping(commitKeys), func(p *Pipeline) *Commit { return &p.Commit })},
 	// Blocks that switch a feature on (definitions, enrich, filters, dedup,
-	// routes, completeness) stay zero when absent; blocks that tune what
+	// routes, completeness, probe) stay zero when absent; blocks that tune what
 	// always happens (limits, on_reject, cleanse) get their defaults.
 	{name: "definitions", decode: set(mapping(definitionsKeys), func(p *Pipeline) *Definitions { return &p.Definitions })},
 	{name: "limits", def: "{}", decode: set(mapping(limitsKeys), func(p *Pipeline) *Limits { return &p.Limits })},
@@ -82,6 +82,7 @@ var pipelineKeys = []key[Pipeline]{
 	{name: "dedup", decode: set(mapping(dedupKeys), func(p *Pipeline) *Dedup { return &p.Dedup })},
 	{name: "routes", decode: set(list(mapping(routeKeys)), func(p *Pipeline) *[]Route { return &p.Routes })},
 	{name: "completeness", decode: set(mapping(completenessKeys), func(p *Pipeline) *Completeness { return &p.Completeness })},
+	{name: "probe", decode: set(duration, func(p *Pipeline) *time.Duration { return &p.Probe })},
 }
 
 var tableKeys = []key[Table]{

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ValidateOptions holds the checks that depend on the command being run.
@@ -135,6 +136,9 @@ func (v *validator) config(opts ValidateOptions) {
 		p := &c.Pipelines[i]
 		path := fmt.Sprintf("pipelines[%d]", i)
 		v.pipeline(p, path)
+		if p.Probe < 0 || (p.Probe > 0 && p.Probe < time.Second) {
+			v.fail(path+".probe", "must be at least 1s (or 0 for no probe), got %s", p.Probe)
+		}
 		if j, dup := names[p.Name]; dup {
 			v.fail(path+".name", "duplicate pipeline name %q (also pipelines[%d])", p.Name, j)
 		} else {

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -41,4 +42,29 @@ func Freshness(t *table.Table, pipeline string) (lastCommit, newestEvent time.Ti
 		newestEvent = time.UnixMicro(newest)
 	}
 	return lastCommit, newestEvent
+}
+
+// CoveredAt returns when the first of a table's commits for pipeline that stores a next offset past offset for
+// tp landed: the moment the record at offset became part of the table. ok is false while no commit covers it.
+// When the table's stored offset covers it but the history no longer holds that commit (expired), it returns
+// the oldest snapshot's time, an upper bound.
+func CoveredAt(t *table.Table, pipeline string, tp TopicPartition, offset int64) (at time.Time, ok bool) {
+	key, prop := tp.String(), SnapshotOffsetsPrefix+pipeline
+	snaps := t.Metadata().Snapshots()
+	for _, s := range snaps {
+		if s.Summary == nil || s.Summary.Properties[prop] == "" {
+			continue
+		}
+		var offs map[string]int64
+		if json.Unmarshal([]byte(s.Summary.Properties[prop]), &offs) != nil {
+			continue
+		}
+		if next, found := offs[key]; found && next > offset {
+			return time.UnixMilli(s.TimestampMs), true
+		}
+	}
+	if StoredOffsets(t, pipeline).Get(tp) > offset && len(snaps) > 0 {
+		return time.UnixMilli(snaps[0].TimestampMs), true
+	}
+	return time.Time{}, false
 }

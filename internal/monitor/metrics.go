@@ -52,6 +52,9 @@ type Metrics struct {
 	KafkaOffline     prometheus.Gauge
 	HTTPRequests     *prometheus.CounterVec   // handler, method, code
 	HTTPDuration     *prometheus.HistogramVec // handler
+	ProbeRecords     *prometheus.CounterVec   // pipeline
+	ProbeLatency     *prometheus.HistogramVec // pipeline
+	ProbePending     *prometheus.GaugeVec     // pipeline
 	// EndToEnd is the time from a record's Kafka timestamp to the commit that made it visible, per pipeline.
 	EndToEnd *LatencyHistogram
 	// FreshnessSLO is monitor.freshness_slo: EndToEnd has a bucket edge there.
@@ -201,6 +204,17 @@ func NewMetricsWith(o MetricsOptions) *Metrics {
 		Name: "bigfather_http_request_duration_seconds", Help: "Time to serve an HTTP request, by handler.",
 		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 	}, []string{"handler"})
+	m.ProbeRecords = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bigfather_probe_records_total", Help: "Monitor probe records a pipeline consumed: their offsets are committed, they become no row.",
+	}, []string{"pipeline"})
+	m.ProbeLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "bigfather_probe_latency_seconds", Help: "Time from producing a probe record to the first commit of the pipeline's main table that covers its offset.",
+		Buckets: latencyBuckets(o.FreshnessSLO),
+	}, []string{"pipeline"})
+	m.ProbePending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "bigfather_probe_pending_seconds", Help: "Age of the oldest probe record the pipeline's main table does not cover yet (0: none).",
+	}, []string{"pipeline"})
+	m.Registry.MustRegister(m.ProbeRecords, m.ProbeLatency, m.ProbePending)
 	m.Registry.MustRegister(m.LagSeconds, m.PartitionStatus, m.PipelineStatus, m.GroupStatus, m.GroupLag,
 		m.GroupLagSeconds, m.TableFreshness, m.TableEventAge, m.ReadyCheck, m.KafkaBrokers, m.KafkaTopics,
 		m.KafkaPartitions, m.KafkaUnderRepl, m.KafkaOffline, m.HTTPRequests, m.HTTPDuration)

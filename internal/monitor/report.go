@@ -38,6 +38,8 @@ type PipelineReport struct {
 	Detail     string            `json:"detail,omitempty"`
 	Partitions []PartitionReport `json:"partitions"`
 	Tables     []TableReport     `json:"tables"`
+	// Probe is the probe records' state, for a pipeline with pipelines[].probe set.
+	Probe *ProbeReport `json:"probe,omitempty"`
 	// Error is set when the pipeline could not be sampled (its table or the broker unreadable).
 	Error string `json:"error,omitempty"`
 }

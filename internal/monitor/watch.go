@@ -44,6 +44,8 @@ type WatchOptions struct {
 	Health  *Health
 	// Paused, when set, says whether an operator paused a local pipeline.
 	Paused func(pipeline string) bool
+	// Prober sends probe records through the pipelines that ask for them (nil: none).
+	Prober *Prober
 	// Store keeps history and signals in the platform database (nil: this process only, in memory).
 	Store    *Store
 	History  *History
@@ -80,12 +82,29 @@ func NewWatcher(o WatchOptions) *Watcher {
 	return &Watcher{o: o, windows: map[string][]Observation{}, prevSig: map[string]float64{}, times: map[string]time.Time{}, gauges: newSeriesSet()}
 }
 
-// Run samples every interval until ctx ends.
+// Run samples every interval until ctx ends. This process's signals are written every interval too, apart
+// from the samples, so a slow sample never makes the process look gone to the other processes' monitors.
 func (w *Watcher) Run(ctx context.Context) {
+	go w.beatLoop(ctx)
 	t := time.NewTicker(w.o.Settings.Interval)
 	defer t.Stop()
 	for {
 		w.Sample(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Watcher) beatLoop(ctx context.Context) {
+	t := time.NewTicker(w.o.Settings.Interval)
+	defer t.Stop()
+	for {
+		bctx, cancel := context.WithTimeout(ctx, w.sampleTimeout())
+		w.beat(bctx, w.o.Now())
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
@@ -115,7 +134,6 @@ func (w *Watcher) Sample(ctx context.Context) {
 	now := w.o.Now()
 	r := Report{At: now.UTC(), IntervalSeconds: w.o.Settings.Interval.Seconds(), Window: w.o.Settings.Window,
 		Pipelines: []PipelineReport{}, Groups: []GroupReport{}, Kafka: KafkaReport{Brokers: []BrokerReport{}}}
-	w.beat(ctx, now)
 
 	var ends map[string]map[int32]int64
 	var kafkaErr error
@@ -198,7 +216,7 @@ func (w *Watcher) signals(ctx context.Context, name string, now time.Time) []Sig
 	if w.o.Store == nil {
 		return out
 	}
-	remote, err := w.o.Store.Signals(ctx, name, now.Add(-3*w.o.Settings.Interval))
+	remote, err := w.o.Store.Signals(ctx, name, now.Add(-w.liveFor()))
 	if err != nil {
 		w.o.Log.Warn("monitor signals unreadable", "pipeline", name, "err", err)
 		return out
@@ -209,6 +227,11 @@ func (w *Watcher) signals(ctx context.Context, name string, now time.Time) []Sig
 		}
 	}
 	return out
+}
+
+// liveFor is how recent a process's signal must be for the process to count as running the pipeline.
+func (w *Watcher) liveFor() time.Duration {
+	return max(3*w.o.Settings.Interval, 3*time.Second)
 }
 
 // cluster reads the cluster's brokers, topics and partitions.
@@ -311,6 +334,9 @@ func (w *Watcher) pipeline(ctx context.Context, now time.Time, p *config.Pipelin
 			}
 		}
 	}
+	if r, ok := w.o.Prober.Report(p.Name); ok {
+		pr.Probe = &r
+	}
 	main, err := w.o.Lake.LoadTable(ctx, p.Table.Name)
 	var stored lake.Offsets
 	if err != nil {
@@ -356,6 +382,14 @@ func (w *Watcher) pipeline(ctx context.Context, now time.Time, p *config.Pipelin
 	pr.Status = Worst(statuses...)
 	if len(statuses) == 0 && pr.Paused {
 		pr.Status = StatusPaused
+	}
+	if ends == nil || main == nil {
+		// Not judged this time (the broker or the table unreadable): the last verdict stands, with the error.
+		for _, prev := range w.Report().Pipelines {
+			if prev.Name == p.Name {
+				pr.Status, pr.Partitions, pr.Lag, pr.LagSeconds = prev.Status, prev.Partitions, prev.Lag, prev.LagSeconds
+			}
+		}
 	}
 	for _, name := range pipelineTables(p) {
 		t := main

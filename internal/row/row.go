@@ -23,4 +23,10 @@ type Meta struct {
 	Offset    int64
 	Timestamp time.Time // Kafka record timestamp; zero for files
 	Key       []byte
+	// Probe marks a monitor probe record (header ProbeHeader): its offset is committed like any record's, but
+	// it becomes no row, is checked by nothing and counts nowhere.
+	Probe bool
 }
+
+// ProbeHeader is the Kafka header that marks a probe record; its value is the pipeline that sent it.
+const ProbeHeader = "bigfather-probe"

@@ -752,7 +752,7 @@ func (e *engine) replayPartition(ctx context.Context, cl *kgo.Client, topic stri
 		buf = buf[1:]
 		pos = r.Offset + 1
 		return sourceRecord{
-			meta:         row.Meta{Topic: tp.Topic, Partition: part, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key},
+			meta:         row.Meta{Topic: tp.Topic, Partition: part, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key, Probe: isProbe(r.Headers)},
 			value:        r.Value,
 			heldMain:     heldMain.has(r.Offset),
 			heldRejected: heldRej.has(r.Offset),

@@ -37,6 +37,7 @@ const (
 	filtered
 	duplicate
 	blocked // rejected under the pause policy: nothing was buffered
+	probed  // a monitor probe record: only its offset counts
 )
 
 // engine is a pipeline's record path, shared by the Kafka worker and backfill: check, transform, dedup, route,
@@ -257,6 +258,7 @@ type prepared struct {
 	vals      []row.Value        // accepted: one per column, strings in the checker's arena
 	eventType string
 	routes    []int
+	probe     bool // a probe record: nothing was checked
 }
 
 func newChecker(c *quality.Checker, prog *transform.Program, cols []config.Column, nBase int) *checker {
@@ -278,6 +280,10 @@ func (c *checker) reset() {
 // prepare checks and transforms one record. Accepted values are copied into the arena.
 func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes bool, out *prepared) {
 	*out = prepared{rule: -1}
+	if meta.Probe {
+		out.probe = true
+		return
+	}
 	if v := c.check.Check(raw, now, c.vals[:c.nBase]); v != nil {
 		vc := *v
 		out.v = &vc
@@ -373,6 +379,10 @@ func (e *engine) resetCheckers() {
 // routes, completeness.
 func (e *engine) place(meta *row.Meta, raw []byte, now time.Time, floors []int64, pr *prepared) (outcome, *quality.Violation) {
 	nowMicros := now.UnixMicro()
+	if pr.probe {
+		e.m.ProbeRecords.WithLabelValues(e.p.Name).Inc()
+		return probed, nil
+	}
 	if v := pr.v; v != nil {
 		switch policy(e.p) {
 		case config.PolicyPause:

@@ -361,7 +361,7 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 		}
 		for _, r := range fp.Records {
 			if r.Offset >= st.next {
-				w.metas = append(w.metas, row.Meta{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key})
+				w.metas = append(w.metas, row.Meta{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key, Probe: isProbe(r.Headers)})
 				w.raws = append(w.raws, r.Value)
 			}
 		}
@@ -654,4 +654,14 @@ func (w *worker) waitResume(ctx context.Context) error {
 		w.resumeWith = action
 	}
 	return nil
+}
+
+// isProbe reports whether a Kafka record is a monitor probe record.
+func isProbe(headers []kgo.RecordHeader) bool {
+	for _, h := range headers {
+		if h.Key == row.ProbeHeader {
+			return true
+		}
+	}
+	return false
 }
