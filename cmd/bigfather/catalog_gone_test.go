@@ -52,8 +52,8 @@ func TestCatalogGoneWhileRunning(t *testing.T) {
 			produceTo(t, e, topic, recs(0, 100))
 			waitFor(t, 60*time.Second, "the first 100 records committed", func() bool { return e.caughtUp(topic, table, table+"_rejected") })
 			waitFor(t, 30*time.Second, "the group offsets to reach 100", func() bool { return e.groupOffsets("bigfather-test", topic) == 100 })
-			if code, body := httpGet("http://" + addr + "/healthz"); code != 200 {
-				t.Fatalf("healthz before: %d %s", code, body)
+			if code, body := httpGet("http://" + addr + "/readyz"); code != 200 {
+				t.Fatalf("readyz before: %d %s", code, body)
 			}
 
 			path := filepath.Join(e.dir, "catalog.db")
@@ -81,19 +81,19 @@ func TestCatalogGoneWhileRunning(t *testing.T) {
 
 			// Unhealthy at once, while nothing is even trying to commit.
 			var body string
-			waitFor(t, 10*time.Second, "healthz 503 naming the catalog", func() bool {
+			waitFor(t, 10*time.Second, "readyz 503 naming the catalog", func() bool {
 				var code int
-				code, body = httpGet("http://" + addr + "/healthz")
+				code, body = httpGet("http://" + addr + "/readyz")
 				return code == 503 && strings.Contains(body, want)
 			})
-			if !strings.Contains(body, `"status":"unhealthy"`) || !strings.Contains(body, "commits are stopped until the process restarts") {
-				t.Errorf("healthz body: %s", body)
+			if !strings.Contains(body, `"status":"not ready"`) || !strings.Contains(body, "commits are stopped until the process restarts") {
+				t.Errorf("readyz body: %s", body)
 			}
 
 			// New records: the batch fails, the pipeline reports the catalog, nothing reaches the group.
 			produceTo(t, e, topic, recs(100, 150))
 			waitFor(t, 30*time.Second, "the pipeline failing on the catalog", func() bool {
-				_, body = httpGet("http://" + addr + "/healthz")
+				_, body = httpGet("http://" + addr + "/readyz")
 				return strings.Contains(body, `"state":"failing"`) && strings.Count(body, want) >= 2
 			})
 			time.Sleep(time.Second) // a group commit, if any, would have happened by now

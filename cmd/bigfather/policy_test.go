@@ -103,14 +103,14 @@ func TestRejectionPolicies(t *testing.T) {
 		addr := loopbackAddr(t)
 		p := e.startStage(cfg, "--http", addr)
 		paused := func() bool {
-			code, body := httpGet("http://" + addr + "/healthz")
+			code, body := httpGet("http://" + addr + "/readyz")
 			return code == http.StatusOK && strings.Contains(body, `"state":"paused"`) &&
 				strings.Contains(body, `record pause.events/0@50 rejected: wrong_type: field \"level\": expected an integer (int), got string \"ten\"`)
 		}
 		defer func() {
 			if t.Failed() {
-				_, body := httpGet("http://" + addr + "/healthz")
-				t.Logf("healthz: %s\nlog:\n%s", body, p.tail())
+				_, body := httpGet("http://" + addr + "/readyz")
+				t.Logf("readyz: %s\nlog:\n%s", body, p.tail())
 			}
 		}()
 		waitFor(t, 30*time.Second, "the pipeline to pause at offset 50", paused)

@@ -58,7 +58,7 @@ pipelines:
 	go func() { produced <- produceCrashRecords(e, topic, valid, bad, 2*time.Second) }()
 	main, rejected := "staging.fault_events", "staging.fault_events_rejected"
 	waitFor(t, 60*time.Second, "a first commit", func() bool {
-		code, body := httpGet("http://" + addr + "/healthz")
+		code, body := httpGet("http://" + addr + "/readyz")
 		return code == 200 && strings.Contains(body, `"last_commit"`)
 	})
 
@@ -66,23 +66,23 @@ pipelines:
 	var body string
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		code, b := httpGet("http://" + addr + "/healthz")
+		code, b := httpGet("http://" + addr + "/readyz")
 		body = b
 		if code == 503 && strings.Contains(body, "warehouse s3://"+bucket+"/lake") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/healthz did not name the stopped S3 store within 60s: %d %s\nlog:\n%s", code, body, p.tail())
+			t.Fatalf("/readyz did not name the stopped S3 store within 60s: %d %s\nlog:\n%s", code, body, p.tail())
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	if strings.Contains(body, tests3.SecretKey) {
-		t.Errorf("/healthz shows the S3 secret: %s", body)
+		t.Errorf("/readyz shows the S3 secret: %s", body)
 	}
 	time.Sleep(20 * time.Second)
 	s3.Restart()
-	waitFor(t, 60*time.Second, "/healthz to recover after S3 returned", func() bool {
-		code, _ := httpGet("http://" + addr + "/healthz")
+	waitFor(t, 60*time.Second, "/readyz to recover after S3 returned", func() bool {
+		code, _ := httpGet("http://" + addr + "/readyz")
 		return code == 200
 	})
 

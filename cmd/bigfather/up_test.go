@@ -66,8 +66,12 @@ func TestUpDemo(t *testing.T) {
 	}
 
 	code, body := httpGet("http://" + httpAddr + "/healthz")
-	if code != http.StatusOK || !strings.HasPrefix(body, `{"status":"ok","pipelines":{"game-events":{"state":"running","last_commit":"`) {
+	if code != http.StatusOK || !strings.HasPrefix(body, `{"status":"alive","pipelines":{"game-events":{"state":"running","last_commit":"`) {
 		t.Errorf("/healthz: %d %s", code, body)
+	}
+	code, body = httpGet("http://" + httpAddr + "/readyz")
+	if code != http.StatusOK || !strings.HasPrefix(body, `{"status":"ready","checks":[{"name":"kafka","ok":true},{"name":"catalog","ok":true},{"name":"warehouse","ok":true},{"name":"pipelines","ok":true}],"pipelines":{"game-events":{"state":"running","last_commit":"`) {
+		t.Errorf("/readyz: %d %s", code, body)
 	}
 	code, body = httpGet("http://" + httpAddr + "/metrics")
 	if code != http.StatusOK {
