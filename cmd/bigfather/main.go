@@ -44,6 +44,9 @@ Usage:
   bigfather maintain [--config FILE | --data DIR] [--table T]   compaction, snapshot expiry, orphan removal, once
   bigfather console --config FILE [--http ADDR] [--insecure]   the web console (/ui) and its API alone
   bigfather auth hash < FILE   the bcrypt hash of the password on FILE's first line, for auth.users[].password_hash
+  bigfather status [--config FILE | --data DIR] [--http ADDR] [--token T] [--format table|json]   readiness, statuses, lag, freshness, alerts
+  bigfather alerts rules|list [--config FILE]   the alert rules as a Prometheus rules file, or a table
+  bigfather bench [--count N] [--shape plain|quality|fanout] [--format table|json] [--brokers ADDR]   stage demo events and measure
   bigfather version
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or config.
