@@ -2,11 +2,14 @@
 // pages/ exporting render(main, params); shared helpers live in lib.js.
 import { api, session, setSession, t, setLang, lang, h, clear, toast, errorBox, allowed, go } from './lib.js';
 
-// Pages in navigation order: path prefix, module, i18n key, role needed to see it.
+// Pages in navigation order: path prefix, module, i18n key, role needed to see it. A page with a parent is not
+// in the navigation; the parent's link shows as current on it.
 const pages = [
   { path: '', module: './pages/overview.js', key: 'nav.overview' },
   { path: 'topics', module: './pages/topics.js', key: 'nav.topics' },
   { path: 'pipelines', module: './pages/pipelines.js', key: 'nav.pipelines' },
+  { path: 'monitor', module: './pages/monitor.js', key: 'nav.monitor' },
+  { path: 'runbooks', module: './pages/runbooks.js', key: 'nav.runbooks', parent: 'monitor' },
   { path: 'tables', module: './pages/tables.js', key: 'nav.tables' },
   { path: 'sql', module: './pages/sql.js', key: 'nav.sql' },
   { path: 'audit', module: './pages/audit.js', key: 'nav.audit', role: 'admin' },
@@ -19,9 +22,10 @@ function drawNav() {
   document.documentElement.lang = lang();
   const nav = document.getElementById('nav');
   clear(nav);
-  const here = location.pathname.replace(/^\/ui\/?/, '').split('/')[0];
+  const first = location.pathname.replace(/^\/ui\/?/, '').split('/')[0];
+  const here = pages.find((p) => p.path === first)?.parent ?? first;
   for (const p of pages) {
-    if (!allowed(p.role)) continue;
+    if (!allowed(p.role) || p.parent !== undefined) continue;
     const a = h('a', { href: '/ui/' + p.path, 'data-nav': p.path || 'overview' }, t(p.key));
     if (p.path === here) a.setAttribute('aria-current', 'page');
     nav.append(a);
@@ -71,7 +75,7 @@ window.addEventListener('bigfather:route', route);
 window.addEventListener('bigfather:session', route);
 window.addEventListener('bigfather:lang', route);
 
-// Keyboard: g then o/t/p/b/s jumps to a page; / focuses the page's search box.
+// Keyboard: g then o/t/p/m/b/s jumps to a page; / focuses the page's search box.
 let gPressed = false;
 document.addEventListener('keydown', (ev) => {
   if (ev.target.matches('input, textarea, select') || ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -81,7 +85,7 @@ document.addEventListener('keydown', (ev) => {
     return;
   }
   if (gPressed) {
-    const jump = { o: '', t: 'topics', p: 'pipelines', b: 'tables', s: 'sql' }[ev.key];
+    const jump = { o: '', t: 'topics', p: 'pipelines', m: 'monitor', b: 'tables', s: 'sql' }[ev.key];
     gPressed = false;
     if (jump !== undefined) go('/ui/' + jump);
     return;

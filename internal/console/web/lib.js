@@ -159,6 +159,36 @@ export function statusBadge(status) {
   return h('span', { class: `badge ${cls}`, 'data-status': status }, t('status.' + status));
 }
 
+// healthClass is the colour of each monitor status (internal/monitor/status.go): green when the consumer keeps up,
+// amber when it falls behind, was paused or rewound, red when nothing moves or commits fail.
+const healthClass = { OK: 'ok', WARN: 'warn', PAUSED: 'warn', REWIND: 'warn', STALL: 'bad', STOP: 'bad', ERR: 'bad' };
+
+// healthBadge shows a monitor status (OK, WARN, STALL, STOP, ERR, REWIND, PAUSED) as its code, coloured, with
+// what it means as the tooltip. With link, every status but OK links its runbook (/ui/runbooks/<status>) and
+// OK the list of runbooks.
+export function healthBadge(status, { link = false } = {}) {
+  const s = status || '';
+  const badge = h('span', { class: `badge ${healthClass[s] || 'info'}`, 'data-health': s || 'none', title: s ? t('health.' + s.toLowerCase()) : '' }, s || '–');
+  if (!link || !s) return badge;
+  const id = s === 'OK' ? '' : s.toLowerCase();
+  return h('a', { href: id ? `/ui/runbooks/${id}` : '/ui/runbooks', class: 'badge-link', 'data-runbook': id || 'list', 'aria-label': t('monitor.runbookof', { status: s }) }, badge);
+}
+
+// fmtDur shows seconds as a short duration: 0.4 s, 12 s, 3.5 min, 2.1 h.
+export function fmtDur(sec) {
+  if (sec === null || sec === undefined || Number.isNaN(sec)) return '–';
+  if (sec < 10) return `${fmtNum(sec, 1)} ${t('unit.s')}`;
+  if (sec < 120) return `${fmtNum(sec)} ${t('unit.s')}`;
+  if (sec < 7200) return `${fmtNum(sec / 60, 1)} ${t('unit.min')}`;
+  return `${fmtNum(sec / 3600, 1)} ${t('unit.h')}`;
+}
+
+// fmtClock shows a time of day (HH:MM:SS) in the console's language.
+export function fmtClock(s) {
+  if (!s) return '–';
+  return new Date(s).toLocaleTimeString(lang() === 'ko' ? 'ko-KR' : 'en-GB', { hour12: false });
+}
+
 // table renders rows (arrays of cells: strings, numbers or nodes) under headers; numbers and the headers of
 // all-number columns are right-aligned.
 export function table(headers, rows, opts = {}) {
@@ -182,19 +212,60 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+// gapped inserts a null sample wherever consecutive xs are further apart than 2.5 samples (the median spacing),
+// so that uPlot breaks the line there instead of drawing across time it has no samples for. It returns the new
+// xs and series values, and how many gaps it marked.
+export function gapped(xs, columns) {
+  if (xs.length < 3) return { xs, columns, gaps: 0 };
+  const steps = xs.slice(1).map((x, i) => x - xs[i]).sort((a, b) => a - b);
+  const step = steps[Math.floor(steps.length / 2)] || 1;
+  const outX = [xs[0]];
+  const outCols = columns.map((c) => [c[0]]);
+  let gaps = 0;
+  for (let i = 1; i < xs.length; i++) {
+    if (xs[i] - xs[i - 1] > 2.5 * step) {
+      outX.push(xs[i - 1] + step);
+      outCols.forEach((c) => c.push(null));
+      gaps++;
+    }
+    outX.push(xs[i]);
+    outCols.forEach((c, j) => c.push(columns[j][i]));
+  }
+  return { xs: outX, columns: outCols, gaps };
+}
+
 // chart draws a chart with uPlot: xs are Unix seconds (or plain numbers with opts.time false), series
-// [{label, values}]; title '' leaves the caption out (for a chart in a card that has the title). With
-// opts.labels the x axis is categories instead: xs are 0..n-1 and labels[i] names the i-th.
+// [{label, values, points}] (null values leave a gap); title '' leaves the caption out (for a chart in a card
+// that has the title). With opts.labels the x axis is categories instead: xs are 0..n-1 and labels[i] names the
+// i-th. opts.gaps breaks the lines where samples are missing (see gapped); opts.sync links the cursors of the
+// charts with the same key; opts.spark draws a small chart without axes, legend or cursor, opts.width wide.
+// The figure carries data-chart (opts.id), data-points (how many xs), data-first and data-last (the first and
+// last x) and, with opts.gaps, data-gaps (how many gaps it shows).
 export function chart(title, xs, series, opts = {}) {
-  const box = h('figure', { class: 'chart' }, title ? h('figcaption', {}, title) : null);
+  const box = h('figure', { class: opts.spark ? 'chart spark' : 'chart', 'data-chart': opts.id, 'data-points': xs.length }, title ? h('figcaption', {}, title) : null);
   if (!xs.length) {
-    box.append(emptyBox(t('chart.empty')));
+    box.append(opts.spark ? h('span', { class: 'hint' }, '–') : emptyBox(opts.empty || t('chart.empty')));
     return box;
   }
+  box.dataset.first = String(xs[0]);
+  box.dataset.last = String(xs[xs.length - 1]);
+  let data = [xs, ...series.map((s) => s.values)];
+  if (opts.gaps) {
+    const g = gapped(xs, series.map((s) => s.values));
+    data = [g.xs, ...g.columns];
+    box.dataset.gaps = String(g.gaps);
+  }
   const palette = ['--accent', '--c2', '--c3', '--c4'];
+  let drawn = false;
+  let plot = null;
   const draw = () => {
-    box.querySelector('.uplot')?.remove();
-    const width = Math.max(280, (box.clientWidth || 600) - 8);
+    if (drawn && !box.isConnected) {
+      box.destroy();
+      return;
+    }
+    drawn = true;
+    plot?.destroy();
+    const width = opts.width || Math.max(280, (box.clientWidth || 600) - 8);
     const axis = { stroke: cssVar('--fg-muted'), grid: { stroke: cssVar('--line') }, ticks: { stroke: cssVar('--line') } };
     const labels = opts.labels;
     const xAxis = labels ? {
@@ -202,18 +273,39 @@ export function chart(title, xs, series, opts = {}) {
       splits: () => xs.filter((_, i) => labels.length <= 40 || i % Math.ceil(labels.length / 40) === 0),
       values: (u, splits) => splits.map((v) => labels[v] ?? ''),
     } : axis;
-    const u = new window.uPlot({
-      width, height: opts.height || 200,
+    const line = (s, i) => ({
+      label: s.label, stroke: cssVar(palette[i % palette.length]), width: opts.spark ? 1.5 : 2,
+      points: opts.bars || opts.spark ? { show: false } : s.points ? { show: true, size: 5, fill: cssVar(palette[i % palette.length]) } : undefined,
+      fill: (i === 0 && opts.fill) || opts.bars ? cssVar(opts.bars ? palette[i % palette.length] : '--accent-soft') : undefined,
+      paths: opts.bars ? window.uPlot.paths.bars({ size: [0.6, 64] }) : undefined,
+      scale: s.scale,
+    });
+    const axes = opts.spark ? [{ show: false }, { show: false }] : [xAxis, { ...axis, size: 60 }];
+    plot = new window.uPlot({
+      width, height: opts.height || (opts.spark ? 36 : 200),
       scales: { x: labels ? { time: false, range: () => [-0.5, xs.length - 0.5] } : { time: opts.time !== false } },
-      series: [labels ? { value: (u, v) => labels[v] ?? '' } : {}, ...series.map((s, i) => ({ label: s.label, stroke: cssVar(palette[i % palette.length]), width: 2, points: opts.bars ? { show: false } : undefined, fill: (i === 0 && opts.fill) || opts.bars ? cssVar(opts.bars ? palette[i % palette.length] : '--accent-soft') : undefined, paths: opts.bars ? window.uPlot.paths.bars({ size: [0.6, 64] }) : undefined }))],
-      axes: [xAxis, { ...axis, size: 60 }],
-      legend: { show: series.length > 1 },
-    }, [xs, ...series.map((s) => s.values)], box);
-    return u;
+      series: [labels ? { value: (u, v) => labels[v] ?? '' } : {}, ...series.map(line)],
+      axes,
+      legend: { show: !opts.spark && series.length > 1 },
+      cursor: opts.spark ? { show: false } : opts.sync ? { sync: { key: opts.sync } } : {},
+      padding: opts.spark ? [2, 2, 2, 2] : undefined,
+    }, data, box);
   };
   requestAnimationFrame(draw);
   window.addEventListener('bigfather:theme', draw);
+  // destroy lets a page that replaces its charts release this one (its cursor sync and theme listener).
+  box.destroy = () => {
+    drawn = true;
+    plot?.destroy();
+    plot = null;
+    window.removeEventListener('bigfather:theme', draw);
+  };
   return box;
+}
+
+// destroyCharts releases the charts under el (see chart's destroy).
+export function destroyCharts(el) {
+  for (const f of el.querySelectorAll('figure.chart')) f.destroy?.();
 }
 
 // download saves text as a file.

@@ -1,6 +1,7 @@
 // Overview: the flow topics → pipelines → tables as a picture, each node with its status, rate, lag and
-// freshness; every node links to its page.
-import { api, h, t, section, fmtNum, fmtAgo, statusBadge, emptyBox, loading, table } from '../lib.js';
+// freshness; every node links to its page. Below, each pipeline with its monitor status and its records/s and
+// lag over the last hour (the monitor's history).
+import { api, h, t, section, fmtNum, fmtAgo, statusBadge, healthBadge, emptyBox, loading, table, chart } from '../lib.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 function s(tag, attrs = {}, ...children) {
@@ -70,7 +71,39 @@ export async function render(main) {
   }
   slot.append(section(t('overview.flow'), flow(data)));
   const pipes = data.nodes.filter((n) => n.kind === 'pipeline');
+  const health = {};
+  try {
+    for (const p of (await api('GET', '/pipelines')).items) health[p.name] = p.status;
+  } catch {
+    // The badge shows '–': the flow above already says what is wrong.
+  }
+  const cells = pipes.map((n) => ({ rate: h('div', { 'data-spark': `rate:${n.name}` }), lag: h('div', { 'data-spark': `lag:${n.name}` }) }));
   slot.append(section(t('nav.pipelines'), table(
-    [t('col.pipeline'), t('col.status'), t('col.rps'), t('col.lag'), t('col.fresh')],
-    pipes.map((n) => [h('a', { href: href(n) }, n.name), statusBadge(n.status), n.records_per_sec ?? 0, n.lag ?? 0, fmtAgo(n.last_commit)]))));
+    [t('col.pipeline'), t('col.status'), t('col.rps'), t('col.lag'), t('col.fresh'), t('col.health'), t('overview.rate1h'), t('overview.lag1h')],
+    pipes.map((n, i) => [h('a', { href: href(n) }, n.name), statusBadge(n.status), n.records_per_sec ?? 0, n.lag ?? 0, fmtAgo(n.last_commit),
+      healthBadge(health[n.name], { link: true }), cells[i].rate, cells[i].lag]))));
+  await Promise.all(pipes.map((n, i) => sparks(n.name, cells[i])));
+}
+
+// SPARK is the span of the overview's small charts (seconds).
+const SPARK = 3600;
+
+// sparks draws a pipeline's records/s and lag over the last SPARK seconds into its two cells.
+async function sparks(name, cells) {
+  let pts;
+  try {
+    pts = (await api('GET', `/pipelines/${encodeURIComponent(name)}/history`)).points;
+  } catch (err) {
+    cells.rate.replaceChildren(h('span', { class: 'hint', title: err.message }, '–'));
+    return;
+  }
+  const since = Date.now() / 1000 - SPARK;
+  pts = pts.filter((pt) => new Date(pt.at).getTime() / 1000 >= since);
+  const xs = pts.map((pt) => new Date(pt.at).getTime() / 1000);
+  const last = pts[pts.length - 1];
+  const spark = (id, label, field) => h('div', { class: 'spark-cell' },
+    chart('', xs, [{ label, values: pts.map((pt) => pt[field]) }], { spark: true, gaps: true, width: 140, id: `${id}:${name}` }),
+    h('span', { class: 'num' }, last ? fmtNum(last[field], field === 'lag' ? 0 : 1) : ''));
+  cells.rate.replaceChildren(spark('rate', t('col.rps'), 'records_per_sec'));
+  cells.lag.replaceChildren(spark('lag', t('col.lag'), 'lag'));
 }

@@ -1,11 +1,12 @@
-// Pipelines: the list, and per pipeline its config, partitions (next offset, lag, owner), charts over time,
-// recent commits, rejected records by reason with drill-down to the raw records, completeness, pause/resume.
-import { api, h, t, section, fmtNum, fmtAgo, fmtTime, statusBadge, emptyBox, errorBox, loading, table, chart, toast, allowed, pager } from '../lib.js';
+// Pipelines: the list, and per pipeline its config, partitions (next offset, lag, owner), charts of the
+// monitor's history (1, 6 or 24 hours), recent commits, rejected records by reason with drill-down to the raw
+// records, completeness, pause/resume.
+import { api, h, t, section, fmtNum, fmtAgo, fmtTime, fmtClock, fmtDur, statusBadge, healthBadge, emptyBox, errorBox, loading, table, chart, destroyCharts, toast, allowed, pager } from '../lib.js';
 
 export async function render(main, parts, query) {
   if (parts.length === 0) return list(main);
   if (parts[1] === 'rejected') return rejected(main, parts[0], query);
-  return detail(main, parts[0]);
+  return detail(main, parts[0], query);
 }
 
 async function list(main) {
@@ -19,9 +20,10 @@ async function list(main) {
     return;
   }
   slot.append(section(t('nav.pipelines'), table(
-    [t('col.pipeline'), t('col.topics'), t('col.table'), t('col.status'), t('col.rps'), t('col.lag'), t('col.fresh')],
+    [t('col.pipeline'), t('col.topics'), t('col.table'), t('col.status'), t('col.rps'), t('col.lag'), t('col.fresh'), t('col.health'), t('col.lagseconds')],
     data.items.map((p) => [h('a', { href: `/ui/pipelines/${encodeURIComponent(p.name)}` }, p.name), p.topics.join(', '),
-      h('a', { href: `/ui/tables/${encodeURIComponent(p.table)}` }, p.table), statusBadge(p.state), p.records_per_sec, p.lag, fmtAgo(p.last_commit)]))));
+      h('a', { href: `/ui/tables/${encodeURIComponent(p.table)}` }, p.table), statusBadge(p.state), p.records_per_sec, p.lag, fmtAgo(p.last_commit),
+      healthBadge(p.status, { link: true }), fmtDur(p.lag_seconds)]))));
 }
 
 // controls are the pause/resume buttons of an operator. paused_by says what the process was asked (at once);
@@ -55,9 +57,9 @@ const REFRESH = 2000;
 function liveHead(first) {
   const head = h('div', {});
   let timer = 0;
-  const draw = (p) => head.replaceChildren(
+  const draw = (p) => head.replaceChildren(...[
     h('div', { class: 'row' }, h('h1', {}, p.name), statusBadge(p.state), h('span', { class: 'spacer' }), controls(p, refresh)),
-    p.last_error ? (p.state === 'paused' ? h('div', { class: 'state notice', role: 'status' }, p.last_error) : errorBox(p.last_error)) : null);
+    p.last_error ? (p.state === 'paused' ? h('div', { class: 'state notice', role: 'status' }, p.last_error) : errorBox(p.last_error)) : null].filter(Boolean));
   async function refresh() {
     clearTimeout(timer);
     if (!head.isConnected) return;
@@ -73,19 +75,79 @@ function liveHead(first) {
   return head;
 }
 
-async function detail(main, name) {
+// RANGES are the spans the history charts offer; the first is the default.
+const RANGES = [['1h', 3600], ['6h', 6 * 3600], ['24h', 24 * 3600]];
+
+// HISTORY_REFRESH is how often the history charts reload while shown (the monitor samples every 10 s by default).
+const HISTORY_REFRESH = 15000;
+
+// historyCharts draws the pipeline's history (GET /pipelines/{name}/history, kept in the platform database, so
+// it spans restarts) over the chosen range: records/s and rows/s, lag in records, lag and freshness in seconds,
+// and commit duration. Missing samples (a stopped process) show as gaps. It reloads every HISTORY_REFRESH ms
+// until the page is left; the range is kept in the URL (?range=6h).
+function historyCharts(name, query) {
+  let range = RANGES.find(([k]) => k === query.get('range')) || RANGES[0];
+  const grid = h('div', { class: 'grid charts', 'data-range': range[0] });
+  const meta = h('span', { class: 'hint', 'data-history': '' });
+  const buttons = RANGES.map(([key]) => h('button', { type: 'button', 'data-range': key, 'aria-pressed': String(key === range[0]), onclick: () => pick(key) }, t('range.' + key)));
+  const box = h('section', { class: 'card' },
+    h('div', { class: 'row' }, h('h2', {}, t('pipelines.history')), h('span', { class: 'spacer' }), meta,
+      h('div', { class: 'seg', role: 'group', 'aria-label': t('range.label') }, buttons)),
+    grid);
+  let points = [];
+  let timer = 0;
+  let loaded = false;
+  const draw = () => {
+    const since = Date.now() / 1000 - range[1];
+    const pts = points.filter((pt) => new Date(pt.at).getTime() / 1000 >= since);
+    const xs = pts.map((pt) => new Date(pt.at).getTime() / 1000);
+    const col = (f, zeroIsNone) => pts.map((pt) => (zeroIsNone && !pt[f] ? null : pt[f]));
+    const opts = { gaps: true, sync: `history-${name}` };
+    meta.textContent = pts.length ? t('chart.points', { n: fmtNum(pts.length), since: fmtClock(pts[0].at) }) : '';
+    grid.dataset.range = range[0];
+    destroyCharts(grid);
+    grid.replaceChildren(
+      chart(t('chart.rate'), xs, [{ label: t('col.rps'), values: col('records_per_sec') }, { label: t('col.rowsps'), values: col('rows_per_sec') }], { ...opts, fill: true, id: 'rate' }),
+      chart(t('chart.lag'), xs, [{ label: t('col.lag'), values: col('lag') }], { ...opts, id: 'lag' }),
+      chart(t('chart.delay'), xs, [{ label: t('col.lagseconds'), values: col('lag_seconds') }, { label: t('col.freshness'), values: col('freshness_seconds') }], { ...opts, id: 'delay' }),
+      // A sample without a commit has no duration: a dot per sample with commits, not a line through zeros.
+      chart(t('chart.commit'), xs, [{ label: t('col.seconds'), values: col('commit_seconds', true), points: true }], { ...opts, id: 'commit' }));
+    for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.range === range[0]));
+  };
+  const pick = (key) => {
+    range = RANGES.find(([k]) => k === key);
+    const q = new URLSearchParams(location.search);
+    q.set('range', key);
+    history.replaceState(null, '', `${location.pathname}?${q}`);
+    draw();
+  };
+  const load = async () => {
+    clearTimeout(timer);
+    if (loaded && !box.isConnected) {
+      destroyCharts(grid);
+      return;
+    }
+    loaded = true;
+    try {
+      points = (await api('GET', `/pipelines/${encodeURIComponent(name)}/history`)).points;
+      draw();
+    } catch (err) {
+      grid.replaceChildren(errorBox(err.message, t('pipelines.historyhint')));
+    }
+    if (box.isConnected) timer = setTimeout(load, HISTORY_REFRESH);
+  };
+  box.ready = load();
+  return box;
+}
+
+async function detail(main, name, query) {
   main.append(h('p', { class: 'sub' }, h('a', { href: '/ui/pipelines' }, t('nav.pipelines')), ' / ', name));
   const p = await api('GET', `/pipelines/${encodeURIComponent(name)}`);
   main.append(liveHead(p));
 
-  const grid = h('div', { class: 'grid' });
-  main.append(grid);
-  const hist = await api('GET', `/pipelines/${encodeURIComponent(name)}/history`);
-  const xs = hist.points.map((pt) => new Date(pt.at).getTime() / 1000);
-  grid.append(
-    section(t('chart.rate'), chart('', xs, [{ label: t('col.rps'), values: hist.points.map((pt) => pt.records_per_sec) }], { fill: true })),
-    section(t('chart.lag'), chart('', xs, [{ label: t('col.lag'), values: hist.points.map((pt) => pt.lag) }])),
-    section(t('chart.commit'), chart('', xs, [{ label: t('col.seconds'), values: hist.points.map((pt) => pt.commit_seconds) }])));
+  const charts = historyCharts(name, query);
+  main.append(charts);
+  await charts.ready;
 
   main.append(section(t('pipelines.partitions'), p.partitions.length ? table(
     [t('col.topic'), t('col.partition'), t('col.next'), t('col.end'), t('col.lag'), t('col.owner')],
