@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,7 +101,17 @@ func groupIn(r monitor.Report, name string) (monitor.GroupReport, bool) {
 func TestMonitorStatuses(t *testing.T) {
 	e := newEnv(t)
 	createTopic(t, e, "mon.events", 1)
-	cfg := withMonitor(t, e.writePipelineConfig("mon.events", "mon_events", "{interval: 200ms, max_rows: 100000}", "    on_reject: {policy: pause}\n"), monitorSettings)
+	// Local receivers: Opsgenie's Alert API and a webhook, recording what they were sent.
+	ops, hook := newReceiver(t), newReceiver(t)
+	alerts := fmt.Sprintf(`alerts:
+  builtin: false
+  rules:
+    - {name: Stuck, status: [STALL, ERR], scope: pipeline, for: 1s, severity: critical}
+  receivers:
+    - {name: ops, type: opsgenie, url: %q, api_key: "genie-key-for-the-test"}
+    - {name: hook, type: webhook, url: %q}
+`, ops.url, hook.url+"/hook")
+	cfg := withMonitor(t, e.writePipelineConfig("mon.events", "mon_events", "{interval: 200ms, max_rows: 100000}", "    on_reject: {policy: pause}\n"), monitorSettings+alerts)
 	consoleAddr, stageAddr := loopbackAddr(t), loopbackAddr(t)
 	console := e.startCommand("console", "--config", cfg, "--http", consoleAddr)
 	var last monitor.Report
@@ -175,6 +189,19 @@ func TestMonitorStatuses(t *testing.T) {
 		t.Errorf("stalled pipeline: failing %v, lag %d; want failing, lag 20", p.Failing, p.Lag)
 	}
 	status(monitor.StatusErr, 30*time.Second, func(p monitor.PipelineReport) bool { return p.Failing && p.Lag == 20 })
+	// The alert on STALL or ERR reached both receivers, once (the console and the stage both evaluate it; the
+	// holder of the alerts lease sends).
+	const alias = `Stuck{pipeline="test"}`
+	create := ops.wait(t, "the Opsgenie create", func(r received) bool { return r.path == "/v2/alerts" })
+	if create.method != http.MethodPost || create.auth != "GenieKey genie-key-for-the-test" || create.contentType != "application/json" ||
+		create.json["alias"] != alias || create.json["priority"] != "P1" || create.json["source"] != "bigfather" ||
+		!strings.Contains(fmt.Sprint(create.json["message"]), "test") {
+		t.Errorf("Opsgenie create: %+v", create)
+	}
+	fired := hook.wait(t, "the webhook's firing", func(r received) bool { return r.json["status"] == "firing" })
+	if fired.path != "/hook" || fired.json["rule"] != "Stuck" || fired.json["severity"] != "critical" || fired.json["key"] != alias {
+		t.Errorf("webhook firing: %+v", fired)
+	}
 	if err := os.Remove(data); err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +209,15 @@ func TestMonitorStatuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	status(monitor.StatusOK, 60*time.Second, func(p monitor.PipelineReport) bool { return p.Lag == 0 && !p.Failing })
+	// Recovered: Opsgenie's alert is closed by alias, the webhook hears it resolved.
+	closed := ops.wait(t, "the Opsgenie close", func(r received) bool { return strings.HasSuffix(r.path, "/close") })
+	if closed.path != "/v2/alerts/"+url.PathEscape(alias)+"/close" || closed.query != "identifierType=alias" || closed.auth != "GenieKey genie-key-for-the-test" {
+		t.Errorf("Opsgenie close: %+v", closed)
+	}
+	hook.wait(t, "the webhook's resolve", func(r received) bool { return r.json["status"] == "resolved" && r.json["key"] == alias })
+	if n := ops.count(func(r received) bool { return r.path == "/v2/alerts" }); n != 1 {
+		t.Errorf("%d Opsgenie creates, want 1", n)
+	}
 	if code := stage.stop(t, 30*time.Second); code != 0 {
 		t.Fatalf("stage exited %d, want 0", code)
 	}
@@ -278,4 +314,64 @@ func TestMonitorStatuses(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// received is one request a local receiver got.
+type received struct {
+	method, path, query, auth, contentType string
+	json                                   map[string]any
+}
+
+// receiver is an HTTP server on loopback that records every request and answers 202.
+type receiver struct {
+	url string
+	mu  sync.Mutex
+	got []received
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		rec := received{method: req.Method, path: req.URL.EscapedPath(), query: req.URL.RawQuery, auth: req.Header.Get("Authorization"),
+			contentType: req.Header.Get("Content-Type")}
+		_ = json.Unmarshal(body, &rec.json)
+		r.mu.Lock()
+		r.got = append(r.got, rec)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	return r
+}
+
+// wait waits for a request that match accepts and returns the first.
+func (r *receiver) wait(t *testing.T, what string, match func(received) bool) received {
+	t.Helper()
+	var found received
+	waitFor(t, 30*time.Second, what, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, g := range r.got {
+			if match(g) {
+				found = g
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func (r *receiver) count(match func(received) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, g := range r.got {
+		if match(g) {
+			n++
+		}
+	}
+	return n
 }
