@@ -120,11 +120,18 @@ func (e *env) startStage(cfg string, args ...string) *stageProc {
 // startStageIn is startStage with dir as the process's working directory ("" for the test's).
 func (e *env) startStageIn(dir, cfg string, args ...string) *stageProc {
 	e.t.Helper()
-	logf, err := os.CreateTemp(e.dir, "stage-*.log")
+	return e.startProcess(dir, append([]string{"stage", "--config", cfg, "--http", "off"}, args...)...)
+}
+
+// startProcess runs `bigfather args...` in dir ("" for the test's), logging to a file in the env dir; the
+// test's cleanup kills it if it still runs.
+func (e *env) startProcess(dir string, args ...string) *stageProc {
+	e.t.Helper()
+	logf, err := os.CreateTemp(e.dir, args[0]+"-*.log")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(binPath, append([]string{"stage", "--config", cfg, "--http", "off"}, args...)...)
+	cmd := exec.Command(binPath, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "BIGFATHER_LOG_LEVEL=info")
 	cmd.Dir = dir

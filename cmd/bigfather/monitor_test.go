@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -38,30 +37,6 @@ func withMonitor(t *testing.T, path, block string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// startCommand runs `bigfather args...`, logging to a file in the env dir; the test's cleanup kills it.
-func (e *env) startCommand(args ...string) *stageProc {
-	e.t.Helper()
-	logf, err := os.CreateTemp(e.dir, args[0]+"-*.log")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd := exec.Command(binPath, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "BIGFATHER_LOG_LEVEL=info")
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	p := &stageProc{cmd: cmd, log: logf.Name(), done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait(); logf.Close() }()
-	e.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
 }
 
 // monitorReport reads GET /api/v1/monitor.
@@ -113,7 +88,7 @@ func TestMonitorStatuses(t *testing.T) {
 `, ops.url, hook.url+"/hook")
 	cfg := withMonitor(t, e.writePipelineConfig("mon.events", "mon_events", "{interval: 200ms, max_rows: 100000}", "    on_reject: {policy: pause}\n"), monitorSettings+alerts)
 	consoleAddr, stageAddr := loopbackAddr(t), loopbackAddr(t)
-	console := e.startCommand("console", "--config", cfg, "--http", consoleAddr)
+	console := e.startProcess("", "console", "--config", cfg, "--http", consoleAddr)
 	var last monitor.Report
 	defer func() {
 		if t.Failed() {
