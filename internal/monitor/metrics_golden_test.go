@@ -93,6 +93,9 @@ func upMetrics(t *testing.T) (*prometheus.Registry, http.Handler) {
 	counts.Observe(1.7)
 	counts.Observe(2.4)
 	m.EndToEnd.Add(pipeline, counts)
+	m.ProbeRecords.WithLabelValues(pipeline).Add(6)
+	m.ProbeLatency.WithLabelValues(pipeline).Observe(1.9)
+	m.ProbePending.WithLabelValues(pipeline).Set(0)
 
 	// What the watcher exports from its report.
 	m.ConsumerLag.WithLabelValues(pipeline, topic, partition).Set(0)
