@@ -394,7 +394,7 @@ func apiRouteCases() map[string]apiRouteCase {
 					Lag           *int64    `json:"lag"`
 				} `json:"points"`
 			}
-			// The process samples every 5 s; a pipeline has points once its metrics exist at a sample.
+			// The monitor samples every 10 s, from the start.
 			var resp apiResponse
 			waitFor(t, 15*time.Second, "a point in the pipeline's history", func() bool {
 				resp = s.expect(t, rt, apiRequest{path: "/pipelines/game-events/history", as: s.tokens["viewer"]}, http.StatusOK)
@@ -405,6 +405,15 @@ func apiRouteCases() map[string]apiRouteCase {
 				t.Errorf("history: %s, want points with at, records_per_sec and lag", resp.body)
 			}
 			s.expectError(t, rt, apiRequest{path: "/pipelines/no-such-pipeline/history", as: s.tokens["viewer"]}, http.StatusNotFound, "not_found", "")
+			// hours keeps the recent points: the whole test ran within the last hour.
+			var recent struct {
+				Points []struct{} `json:"points"`
+			}
+			s.expect(t, rt, apiRequest{path: "/pipelines/game-events/history?hours=1", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &recent)
+			if len(recent.Points) < len(h.Points) {
+				t.Errorf("hours=1: %d points, want at least the %d of the whole history", len(recent.Points), len(h.Points))
+			}
+			s.expectError(t, rt, apiRequest{path: "/pipelines/game-events/history?hours=-1", as: s.tokens["viewer"]}, http.StatusBadRequest, "bad_parameter", "hours")
 		}},
 
 		"POST /api/v1/pipelines/{name}/pause": {path: "/pipelines/game-events/pause", run: func(t *testing.T, s *apiSuite, rt apiRoute) {

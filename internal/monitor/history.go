@@ -103,19 +103,26 @@ func (h *History) Sample(ctx context.Context, now time.Time, judged map[string]P
 	}
 }
 
-// Points returns a pipeline's points, oldest first: from the database when h has a Store (all processes,
-// surviving restarts), else from memory.
-func (h *History) Points(ctx context.Context, pipeline string) []Point {
+// Points returns a pipeline's points at or after since (zero: all that are kept), oldest first: from the
+// database when h has a Store (all processes, surviving restarts), else from memory.
+func (h *History) Points(ctx context.Context, pipeline string, since time.Time) []Point {
 	h.mu.Lock()
 	store, span, log := h.store, h.span, h.log
 	mem := append([]Point{}, h.points[pipeline]...)
 	h.mu.Unlock()
 	if store != nil {
-		pts, err := store.Points(ctx, "pipeline:"+pipeline, time.Now().Add(-span))
+		from := time.Now().Add(-span)
+		if since.After(from) {
+			from = since
+		}
+		pts, err := store.Points(ctx, "pipeline:"+pipeline, from)
 		if err == nil {
 			return pts
 		}
 		log.Warn("monitor history unreadable; showing this process's", "pipeline", pipeline, "err", err)
+	}
+	for len(mem) > 0 && mem[0].At.Before(since) {
+		mem = mem[1:]
 	}
 	return mem
 }

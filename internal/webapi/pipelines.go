@@ -34,7 +34,7 @@ func (m pipelines) Routes() []api.Route {
 		{Method: http.MethodGet, Path: "/pipelines/{name}", Role: auth.Viewer, Summary: "A pipeline: config, state, partitions with next offset, lag and owner",
 			Params: []api.Param{nameParam}, Handler: m.get},
 		{Method: http.MethodGet, Path: "/pipelines/{name}/history", Role: auth.Viewer, Summary: "A pipeline's records/s, rows/s, lag (records and seconds), freshness, commit duration and status over monitor.history (24 h by default), one point per monitor.interval, from every process",
-			Params: []api.Param{nameParam}, Handler: m.history},
+			Params: []api.Param{nameParam, {Name: "hours", In: "query", Type: "integer", Description: "only the last hours (default: all that are kept)"}}, Handler: m.history},
 		{Method: http.MethodGet, Path: "/pipelines/{name}/commits", Role: auth.Viewer, Summary: "Recent commits to a pipeline's tables, newest first",
 			Params: []api.Param{nameParam, {Name: "limit", In: "query", Type: "integer", Description: "commits to return, 1 to 200 (default 20)"}}, Handler: m.commits},
 		{Method: http.MethodGet, Path: "/pipelines/{name}/rejected/reasons", Role: auth.Viewer, Summary: "Rejected records counted by reason code and field",
@@ -215,10 +215,18 @@ func (m pipelines) history(r *api.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	hours, err := r.Int("hours", 0, 0, 24*366)
+	if err != nil {
+		return nil, err
+	}
 	if m.p.History == nil {
 		return map[string]any{"points": []any{}}, nil
 	}
-	return map[string]any{"points": m.p.History.Points(r.Context(), pl.Name)}, nil
+	var since time.Time
+	if hours > 0 {
+		since = time.Now().Add(-time.Duration(hours) * time.Hour)
+	}
+	return map[string]any{"points": m.p.History.Points(r.Context(), pl.Name, since)}, nil
 }
 
 // commitInfo is one snapshot of one of a pipeline's tables.

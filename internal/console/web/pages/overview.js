@@ -92,7 +92,7 @@ const SPARK = 3600;
 async function sparks(name, cells) {
   let pts;
   try {
-    pts = (await api('GET', `/pipelines/${encodeURIComponent(name)}/history`)).points;
+    pts = (await api('GET', `/pipelines/${encodeURIComponent(name)}/history?hours=1`)).points;
   } catch (err) {
     cells.rate.replaceChildren(h('span', { class: 'hint', title: err.message }, '–'));
     return;
