@@ -61,7 +61,7 @@ type WatchOptions struct {
 type Watcher struct {
 	o WatchOptions
 
-	sampling sync.Mutex // one Sample at a time: it owns windows, prevSig, times, gauges and pruned
+	sampling sync.Mutex // one Sample at a time: it owns windows, prevSig, times, gauges, pruned and small
 	mu       sync.Mutex // guards report
 	report   Report
 	windows  map[string][]Observation // by series key
@@ -69,6 +69,14 @@ type Watcher struct {
 	times    map[string]time.Time     // topic/partition/offset → record time, for lag seconds
 	gauges   *seriesSet
 	pruned   time.Time
+	small    map[string]smallCount // table → small files of its current snapshot
+}
+
+// smallCount is a table's small-file count at one snapshot: planning the files reads every manifest, so it is
+// done again only when the snapshot changes.
+type smallCount struct {
+	snapshot int64
+	n        int
 }
 
 // NewWatcher returns a watcher; Run starts it.
@@ -79,7 +87,8 @@ func NewWatcher(o WatchOptions) *Watcher {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{o: o, windows: map[string][]Observation{}, prevSig: map[string]float64{}, times: map[string]time.Time{}, gauges: newSeriesSet()}
+	return &Watcher{o: o, windows: map[string][]Observation{}, prevSig: map[string]float64{}, times: map[string]time.Time{},
+		gauges: newSeriesSet(), small: map[string]smallCount{}}
 }
 
 // Run samples every interval until ctx ends. This process's signals are written every interval too, apart
@@ -492,14 +501,18 @@ func (w *Watcher) table(ctx context.Context, now time.Time, t *table.Table, name
 	if snap := t.CurrentSnapshot(); snap != nil && snap.Summary != nil {
 		tr.DataFiles, _ = strconv.Atoi(snap.Summary.Properties["total-data-files"])
 	}
-	tr.SmallFiles = w.smallFiles(ctx, t)
+	tr.SmallFiles = w.smallFiles(ctx, name, t)
 	return tr
 }
 
 // smallFiles counts the current snapshot's data files under the small-file size; -1 when unknown.
-func (w *Watcher) smallFiles(ctx context.Context, t *table.Table) int {
-	if w.o.SmallFileSize <= 0 || t.CurrentSnapshot() == nil {
+func (w *Watcher) smallFiles(ctx context.Context, name string, t *table.Table) int {
+	snap := t.CurrentSnapshot()
+	if w.o.SmallFileSize <= 0 || snap == nil {
 		return 0
+	}
+	if c, ok := w.small[name]; ok && c.snapshot == snap.SnapshotID {
+		return c.n
 	}
 	tasks, err := t.Scan().PlanFiles(ctx)
 	if err != nil {
@@ -511,6 +524,7 @@ func (w *Watcher) smallFiles(ctx context.Context, t *table.Table) int {
 			n++
 		}
 	}
+	w.small[name] = smallCount{snapshot: snap.SnapshotID, n: n}
 	return n
 }
 
