@@ -1,0 +1,939 @@
+// Package registry is Big Father's schema registry, compatible with Confluent Schema Registry: its store keeps
+// schemas, subject versions, references, compatibility levels and modes in the platform database (the
+// catalog's SQLite file or Postgres database), so that schema ids are unique and stable across restarts and
+// across every process sharing the database.
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bigfather/bigfather/internal/platformdb"
+	"github.com/bigfather/bigfather/internal/registry/schema"
+)
+
+// The registry's tables in the platform database.
+const (
+	// SchemasTable holds one row per distinct schema (type, canonical form, references): its global id, the
+	// text as first registered and the canonical form.
+	SchemasTable = "bigfather_registry_schemas"
+	// VersionsTable holds one row per subject version: the schema it is and whether it is soft-deleted.
+	VersionsTable = "bigfather_registry_versions"
+	// ReferencesTable holds the references of each schema, one row per reference, in order.
+	ReferencesTable = "bigfather_registry_references"
+	// ConfigTable holds the compatibility levels: the global one under the empty subject, and overrides.
+	ConfigTable = "bigfather_registry_config"
+	// ModeTable holds the modes: the global one under the empty subject, and overrides.
+	ModeTable = "bigfather_registry_mode"
+)
+
+var storeSQLite = []string{
+	`CREATE TABLE IF NOT EXISTS ` + SchemasTable + ` (
+	id          INTEGER NOT NULL PRIMARY KEY,
+	fingerprint TEXT    NOT NULL UNIQUE,
+	type        TEXT    NOT NULL,
+	text        TEXT    NOT NULL,
+	canonical   TEXT    NOT NULL
+)`,
+	`CREATE TABLE IF NOT EXISTS ` + VersionsTable + ` (
+	subject   TEXT    NOT NULL,
+	version   INTEGER NOT NULL,
+	schema_id INTEGER NOT NULL,
+	deleted   INTEGER NOT NULL,
+	PRIMARY KEY (subject, version)
+)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS ` + VersionsTable + `_live ON ` + VersionsTable + ` (subject, schema_id) WHERE deleted = 0`,
+	`CREATE INDEX IF NOT EXISTS ` + VersionsTable + `_schema ON ` + VersionsTable + ` (schema_id)`,
+	`CREATE TABLE IF NOT EXISTS ` + ReferencesTable + ` (
+	schema_id   INTEGER NOT NULL,
+	position    INTEGER NOT NULL,
+	name        TEXT    NOT NULL,
+	ref_subject TEXT    NOT NULL,
+	ref_version INTEGER NOT NULL,
+	PRIMARY KEY (schema_id, position)
+)`,
+	`CREATE INDEX IF NOT EXISTS ` + ReferencesTable + `_target ON ` + ReferencesTable + ` (ref_subject, ref_version)`,
+	`CREATE TABLE IF NOT EXISTS ` + ConfigTable + ` (
+	subject       TEXT NOT NULL PRIMARY KEY,
+	compatibility TEXT NOT NULL
+)`,
+	`CREATE TABLE IF NOT EXISTS ` + ModeTable + ` (
+	subject TEXT NOT NULL PRIMARY KEY,
+	mode    TEXT NOT NULL
+)`,
+}
+
+var storePostgres = []string{
+	`CREATE TABLE IF NOT EXISTS ` + SchemasTable + ` (
+	id          bigint NOT NULL PRIMARY KEY,
+	fingerprint text   NOT NULL UNIQUE,
+	type        text   NOT NULL,
+	text        text   NOT NULL,
+	canonical   text   NOT NULL
+)`,
+	`CREATE TABLE IF NOT EXISTS ` + VersionsTable + ` (
+	subject   text    NOT NULL,
+	version   integer NOT NULL,
+	schema_id bigint  NOT NULL,
+	deleted   integer NOT NULL,
+	PRIMARY KEY (subject, version)
+)`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS ` + VersionsTable + `_live ON ` + VersionsTable + ` (subject, schema_id) WHERE deleted = 0`,
+	`CREATE INDEX IF NOT EXISTS ` + VersionsTable + `_schema ON ` + VersionsTable + ` (schema_id)`,
+	`CREATE TABLE IF NOT EXISTS ` + ReferencesTable + ` (
+	schema_id   bigint  NOT NULL,
+	position    integer NOT NULL,
+	name        text    NOT NULL,
+	ref_subject text    NOT NULL,
+	ref_version integer NOT NULL,
+	PRIMARY KEY (schema_id, position)
+)`,
+	`CREATE INDEX IF NOT EXISTS ` + ReferencesTable + `_target ON ` + ReferencesTable + ` (ref_subject, ref_version)`,
+	`CREATE TABLE IF NOT EXISTS ` + ConfigTable + ` (
+	subject       text NOT NULL PRIMARY KEY,
+	compatibility text NOT NULL
+)`,
+	`CREATE TABLE IF NOT EXISTS ` + ModeTable + ` (
+	subject text NOT NULL PRIMARY KEY,
+	mode    text NOT NULL
+)`,
+}
+
+// storeLock is the advisory lock Postgres processes take while creating the tables.
+const storeLock int64 = 0x62_66_72_65_67 // "bfreg"
+
+// Latest is the version number that names a subject's latest version (Confluent's -1, or "latest").
+const Latest = -1
+
+// DefaultLevel is the global compatibility level until one is set.
+const DefaultLevel = schema.Backward
+
+// Mode is a registry mode, global or of a subject.
+type Mode string
+
+// The modes.
+const (
+	// ReadWrite is the default: schemas are registered and deleted.
+	ReadWrite Mode = "READWRITE"
+	// ReadOnly refuses registrations and deletes.
+	ReadOnly Mode = "READONLY"
+	// Import lets registrations give the schema's id and version (to copy another registry).
+	Import Mode = "IMPORT"
+)
+
+// ParseMode reads a mode.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ReadWrite, ReadOnly, Import:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (expected READWRITE, READONLY or IMPORT)", s)
+}
+
+// Schema is a schema as the registry keeps it.
+type Schema struct {
+	// ID is the schema's global id, the same under every subject.
+	ID   int
+	Type schema.Type
+	// Text is the schema as first registered.
+	Text string
+	// Canonical is its canonical form, computed by the caller (package schema); schemas with equal type,
+	// canonical form and references are one schema.
+	Canonical  string
+	References []schema.Reference
+}
+
+// Version is a version of a subject.
+type Version struct {
+	Subject string
+	Version int
+	// Deleted says the version is soft-deleted.
+	Deleted bool
+	Schema
+}
+
+// SubjectVersion names a version of a subject.
+type SubjectVersion struct {
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// Registration is a schema to register under a subject.
+type Registration struct {
+	Subject    string
+	Type       schema.Type
+	Text       string
+	Canonical  string
+	References []schema.Reference
+	// ID and Version, when not zero, are the id and version to give the schema: only in IMPORT mode.
+	ID      int
+	Version int
+}
+
+// Store keeps the registry in the platform database, shared by every process of a deployment. It is safe
+// for concurrent use.
+type Store struct {
+	db *platformdb.DB
+}
+
+// Open opens the registry's tables in the database named by uri (the catalog's sqlite:// or postgres://
+// URI), creating them when missing.
+func Open(ctx context.Context, uri string) (*Store, error) {
+	db, err := platformdb.Open(ctx, uri, platformdb.Schema{
+		Purpose: "the schema registry", SQLite: storeSQLite, Postgres: storePostgres,
+		Relations: []string{SchemasTable, VersionsTable, VersionsTable + "_live", VersionsTable + "_schema",
+			ReferencesTable, ReferencesTable + "_target", ConfigTable, ModeTable},
+		Lock: storeLock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// q turns ? placeholders into $n on Postgres.
+func (s *Store) q(query string) string {
+	if !s.db.Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// errRetry asks inTx to run the transaction again: another process won a race for an id or a version.
+var errRetry = errors.New("retry")
+
+// txTimeout bounds how long inTx retries a transaction that keeps losing races or finding SQLite busy.
+const txTimeout = 30 * time.Second
+
+// inTx runs fn in a transaction, again while it loses a race (errRetry) or SQLite reports the file busy (a
+// deferred transaction that must upgrade to writing while another process writes fails at once).
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	deadline := time.Now().Add(txTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.tryTx(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errRetry) && !busy(err) || time.Now().After(deadline) {
+			if errors.Is(err, errRetry) {
+				return fmt.Errorf("gave up after %s of concurrent writes", txTimeout)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// busy says err is SQLite's "database is locked".
+func busy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
+}
+
+// fingerprint identifies a schema: its type, canonical form and references.
+func fingerprint(t schema.Type, canonical string, refs []schema.Reference) string {
+	if refs == nil {
+		refs = []schema.Reference{}
+	}
+	r, _ := json.Marshal(refs) // a slice of plain structs always encodes
+	h := sha256.New()
+	h.Write([]byte(t))
+	h.Write([]byte{0})
+	h.Write([]byte(canonical))
+	h.Write([]byte{0})
+	h.Write(r)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// querier is what reads run on: the database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Register registers a schema under a subject and returns its version, and whether it is new: a schema
+// already registered under the subject (same type, canonical form and references, not soft-deleted)
+// returns its existing version. A schema known under other subjects keeps its id. Every reference must name
+// an existing, not soft-deleted version.
+func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, error) {
+	if r.Subject == "" {
+		return Version{}, false, fmt.Errorf("registering a schema: the subject is empty")
+	}
+	if r.Type == "" {
+		r.Type = schema.Avro
+	}
+	if r.ID < 0 || r.Version < 0 {
+		return Version{}, false, fmt.Errorf("registering a schema under subject %q: id %d and version %d must not be negative", r.Subject, r.ID, r.Version)
+	}
+	fp := fingerprint(r.Type, r.Canonical, r.References)
+	var out Version
+	var created bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		mode, err := s.effectiveMode(ctx, tx, r.Subject)
+		if err != nil {
+			return err
+		}
+		if mode == ReadOnly {
+			return &NotPermittedError{Subject: r.Subject, Mode: mode, Reason: "registering a schema"}
+		}
+		if (r.ID != 0 || r.Version != 0) && mode != Import {
+			return &NotPermittedError{Subject: r.Subject, Mode: mode, Reason: "an explicit id or version needs IMPORT mode"}
+		}
+		for _, ref := range r.References {
+			if _, err := s.version(ctx, tx, ref.Subject, ref.Version, false); err != nil {
+				return fmt.Errorf("reference %q: %w", ref.Name, err)
+			}
+		}
+		id, err := s.schemaID(ctx, tx, r, fp)
+		if err != nil {
+			return err
+		}
+		// Already registered under the subject?
+		var v int
+		err = tx.QueryRowContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND schema_id = ? AND deleted = 0`),
+			r.Subject, id).Scan(&v)
+		switch {
+		case err == nil:
+			if r.Version != 0 && r.Version != v {
+				return &IDMismatchError{Reason: fmt.Sprintf("schema %d is already version %d of subject %q, not version %d", id, v, r.Subject, r.Version)}
+			}
+			created = false
+		case errors.Is(err, sql.ErrNoRows):
+			if v, err = s.insertVersion(ctx, tx, r, id); err != nil {
+				return err
+			}
+			created = true
+		default:
+			return err
+		}
+		out = Version{Subject: r.Subject, Version: v, Schema: Schema{ID: id, Type: r.Type, Canonical: r.Canonical, References: r.References}}
+		return tx.QueryRowContext(ctx, s.q(`SELECT text FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&out.Text)
+	})
+	if err != nil {
+		return Version{}, false, fmt.Errorf("registering a schema under subject %q: %w", r.Subject, err)
+	}
+	return out, created, nil
+}
+
+// schemaID returns the id of the registration's schema, inserting the schema when it is new: with the
+// registration's id in IMPORT mode, else the next id. Two processes inserting the same new schema, or two
+// new schemas, at once: one insert wins, the other is retried and reads the winner's id.
+func (s *Store) schemaID(ctx context.Context, tx *sql.Tx, r Registration, fp string) (int, error) {
+	var id int
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id)
+	if err == nil {
+		if r.ID != 0 && r.ID != id {
+			return 0, &IDMismatchError{Reason: fmt.Sprintf("the schema is already registered with id %d instead of id %d", id, r.ID)}
+		}
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	var res sql.Result
+	if r.ID != 0 {
+		var other string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT fingerprint FROM `+SchemasTable+` WHERE id = ?`), r.ID).Scan(&other)
+		if err == nil {
+			return 0, &IDMismatchError{Reason: fmt.Sprintf("id %d is already taken by a different schema", r.ID)}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+SchemasTable+` (id, fingerprint, type, text, canonical) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING`), r.ID, fp, string(r.Type), r.Text, r.Canonical)
+		if err != nil {
+			return 0, err
+		}
+	} else {
+		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+SchemasTable+` (id, fingerprint, type, text, canonical)
+SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ? FROM `+SchemasTable+` WHERE 1 = 1
+ON CONFLICT DO NOTHING`), fp, string(r.Type), r.Text, r.Canonical)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 0 {
+		return 0, errRetry
+	}
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id); err != nil {
+		return 0, err
+	}
+	for i, ref := range r.References {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO `+ReferencesTable+` (schema_id, position, name, ref_subject, ref_version) VALUES (?, ?, ?, ?, ?)`),
+			id, i, ref.Name, ref.Subject, ref.Version); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+// insertVersion adds the next version of the subject (or the registration's version in IMPORT mode): one
+// after the highest ever used, soft-deleted versions included.
+func (s *Store) insertVersion(ctx context.Context, tx *sql.Tx, r Registration, id int) (int, error) {
+	var res sql.Result
+	var err error
+	if r.Version != 0 {
+		var other int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT schema_id FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), r.Subject, r.Version).Scan(&other)
+		if err == nil {
+			return 0, &IDMismatchError{Reason: fmt.Sprintf("version %d of subject %q is already schema %d", r.Version, r.Subject, other)}
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+VersionsTable+` (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)
+ON CONFLICT DO NOTHING`), r.Subject, r.Version, id)
+		if err != nil {
+			return 0, err
+		}
+	} else {
+		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+VersionsTable+` (subject, version, schema_id, deleted)
+SELECT ?, COALESCE(MAX(version), 0) + 1, ?, 0 FROM `+VersionsTable+` WHERE subject = ?
+ON CONFLICT DO NOTHING`), r.Subject, id, r.Subject)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 0 {
+		return 0, errRetry
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND schema_id = ? AND deleted = 0`),
+		r.Subject, id).Scan(&v); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// Lookup returns the version of a subject whose schema has the given type, canonical form and references:
+// the live one, else (with deleted) the newest soft-deleted one.
+func (s *Store) Lookup(ctx context.Context, subject string, t schema.Type, canonical string, refs []schema.Reference, deleted bool) (Version, error) {
+	if t == "" {
+		t = schema.Avro
+	}
+	if err := s.subjectExists(ctx, s.db, subject, deleted); err != nil {
+		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, err)
+	}
+	var v int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT v.version FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
+WHERE v.subject = ? AND s.fingerprint = ? AND (v.deleted = 0 OR ?) ORDER BY v.deleted, v.version DESC LIMIT 1`),
+		subject, fingerprint(t, canonical, refs), deleted).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, &NotFoundError{What: "schema", Subject: subject})
+	}
+	if err != nil {
+		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, err)
+	}
+	return s.Version(ctx, subject, v, true)
+}
+
+// subjectExists returns a *NotFoundError unless the subject has a version (a live one unless deleted).
+func (s *Store) subjectExists(ctx context.Context, q querier, subject string, deleted bool) error {
+	var n int
+	if err := q.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?)`),
+		subject, deleted).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return &NotFoundError{What: "subject", Subject: subject}
+	}
+	return nil
+}
+
+// Version returns a version of a subject; Latest names the highest live version (with deleted, the highest
+// of all). A soft-deleted version is found only with deleted.
+func (s *Store) Version(ctx context.Context, subject string, version int, deleted bool) (Version, error) {
+	v, err := s.version(ctx, s.db, subject, version, deleted)
+	if err != nil {
+		return Version{}, fmt.Errorf("reading version %d of subject %q: %w", version, subject, err)
+	}
+	return v, nil
+}
+
+func (s *Store) version(ctx context.Context, q querier, subject string, version int, deleted bool) (Version, error) {
+	if version != Latest && version < 1 {
+		return Version{}, &NotFoundError{What: "version", Subject: subject, Version: version}
+	}
+	if err := s.subjectExists(ctx, q, subject, deleted); err != nil {
+		return Version{}, err
+	}
+	if version == Latest {
+		if err := q.QueryRowContext(ctx, s.q(`SELECT MAX(version) FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?)`),
+			subject, deleted).Scan(&version); err != nil {
+			return Version{}, err
+		}
+	}
+	out := Version{Subject: subject, Version: version}
+	var t string
+	var del int
+	err := q.QueryRowContext(ctx, s.q(`SELECT v.deleted, s.id, s.type, s.text, s.canonical FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
+WHERE v.subject = ? AND v.version = ?`), subject, version).Scan(&del, &out.ID, &t, &out.Text, &out.Canonical)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && del != 0 && !deleted {
+		return Version{}, &NotFoundError{What: "version", Subject: subject, Version: version}
+	}
+	if err != nil {
+		return Version{}, err
+	}
+	out.Type, out.Deleted = schema.Type(t), del != 0
+	if out.References, err = s.references(ctx, q, out.ID); err != nil {
+		return Version{}, err
+	}
+	return out, nil
+}
+
+func (s *Store) references(ctx context.Context, q querier, id int) ([]schema.Reference, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT name, ref_subject, ref_version FROM `+ReferencesTable+` WHERE schema_id = ? ORDER BY position`), id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []schema.Reference
+	for rows.Next() {
+		var r schema.Reference
+		if err := rows.Scan(&r.Name, &r.Subject, &r.Version); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Versions returns the version numbers of a subject, ascending: the live ones, and with deleted the
+// soft-deleted ones too.
+func (s *Store) Versions(ctx context.Context, subject string, deleted bool) ([]int, error) {
+	if err := s.subjectExists(ctx, s.db, subject, deleted); err != nil {
+		return nil, fmt.Errorf("listing the versions of subject %q: %w", subject, err)
+	}
+	out, err := s.ints(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, deleted)
+	if err != nil {
+		return nil, fmt.Errorf("listing the versions of subject %q: %w", subject, err)
+	}
+	return out, nil
+}
+
+func (s *Store) ints(ctx context.Context, query string, args ...any) ([]int, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int{}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Subjects returns the subjects whose names start with prefix, sorted: those with a live version, and with
+// deleted the soft-deleted ones too.
+func (s *Store) Subjects(ctx context.Context, prefix string, deleted bool) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT DISTINCT subject FROM `+VersionsTable+` WHERE (deleted = 0 OR ?) ORDER BY subject`), deleted)
+	if err != nil {
+		return nil, fmt.Errorf("listing subjects: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var sub string
+		if err := rows.Scan(&sub); err != nil {
+			return nil, fmt.Errorf("listing subjects: %w", err)
+		}
+		if strings.HasPrefix(sub, prefix) {
+			out = append(out, sub)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing subjects: %w", err)
+	}
+	return out, nil
+}
+
+// Schema returns the schema with the given id.
+func (s *Store) Schema(ctx context.Context, id int) (Schema, error) {
+	out := Schema{ID: id}
+	var t string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT type, text, canonical FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&t, &out.Text, &out.Canonical)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Schema{}, fmt.Errorf("reading schema %d: %w", id, &NotFoundError{What: "schema", ID: id})
+	}
+	if err != nil {
+		return Schema{}, fmt.Errorf("reading schema %d: %w", id, err)
+	}
+	out.Type = schema.Type(t)
+	if out.References, err = s.references(ctx, s.db, id); err != nil {
+		return Schema{}, fmt.Errorf("reading schema %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// SubjectVersions returns the subject versions that are the schema with the given id, by subject then
+// version: the live ones, and with deleted the soft-deleted ones too.
+func (s *Store) SubjectVersions(ctx context.Context, id int, deleted bool) ([]SubjectVersion, error) {
+	if _, err := s.Schema(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT subject, version FROM `+VersionsTable+` WHERE schema_id = ? AND (deleted = 0 OR ?) ORDER BY subject, version`), id, deleted)
+	if err != nil {
+		return nil, fmt.Errorf("listing the versions of schema %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := []SubjectVersion{}
+	for rows.Next() {
+		var sv SubjectVersion
+		if err := rows.Scan(&sv.Subject, &sv.Version); err != nil {
+			return nil, fmt.Errorf("listing the versions of schema %d: %w", id, err)
+		}
+		out = append(out, sv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing the versions of schema %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// ReferencedBy returns the ids of the schemas, registered under a live version, that reference a version
+// of a subject, ascending.
+func (s *Store) ReferencedBy(ctx context.Context, subject string, version int) ([]int, error) {
+	v, err := s.version(ctx, s.db, subject, version, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing the schemas referencing version %d of subject %q: %w", version, subject, err)
+	}
+	out, err := s.referencedBy(ctx, s.db, subject, v.Version)
+	if err != nil {
+		return nil, fmt.Errorf("listing the schemas referencing version %d of subject %q: %w", version, subject, err)
+	}
+	return out, nil
+}
+
+func (s *Store) referencedBy(ctx context.Context, q querier, subject string, version int) ([]int, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT DISTINCT r.schema_id FROM `+ReferencesTable+` r
+WHERE r.ref_subject = ? AND r.ref_version = ?
+AND EXISTS (SELECT 1 FROM `+VersionsTable+` v WHERE v.schema_id = r.schema_id AND v.deleted = 0) ORDER BY r.schema_id`), subject, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int{}
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// DeleteSubject deletes a subject and returns the versions it deleted, ascending. A soft delete hides every
+// live version (a subject already soft-deleted: *SoftDeletedError); a permanent delete removes every
+// version, and needs the subject soft-deleted first (*SoftDeleteFirstError). A version that live schemas
+// reference is not deleted (*ReferencedError). Schemas keep their ids after a permanent delete: registered
+// again, a schema gets its id back, and Schema still reads it.
+func (s *Store) DeleteSubject(ctx context.Context, subject string, permanent bool) ([]int, error) {
+	var out []int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.writable(ctx, tx, subject); err != nil {
+			return err
+		}
+		var live, all int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(1 - deleted), 0), COUNT(*) FROM `+VersionsTable+` WHERE subject = ?`), subject).Scan(&live, &all); err != nil {
+			return err
+		}
+		switch {
+		case all == 0:
+			return &NotFoundError{What: "subject", Subject: subject}
+		case permanent && live > 0:
+			return &SoftDeleteFirstError{Subject: subject}
+		case !permanent && live == 0:
+			return &SoftDeletedError{Subject: subject}
+		}
+		var err error
+		out, err = scanInts(tx.QueryContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, permanent))
+		if err != nil {
+			return err
+		}
+		for _, v := range out {
+			by, err := s.referencedBy(ctx, tx, subject, v)
+			if err != nil {
+				return err
+			}
+			if len(by) > 0 {
+				return &ReferencedError{Subject: subject, Version: v, By: by}
+			}
+		}
+		if permanent {
+			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+VersionsTable+` WHERE subject = ?`), subject)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ?`), subject)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deleting subject %q: %w", subject, err)
+	}
+	return out, nil
+}
+
+func scanInts(rows *sql.Rows, err error) ([]int, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int{}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// DeleteVersion deletes a version of a subject and returns its number. Latest names the highest live
+// version for a soft delete, the highest of all for a permanent one. A soft delete hides the version (one
+// already soft-deleted: *SoftDeletedError); a permanent delete removes it, and needs it soft-deleted first
+// (*SoftDeleteFirstError). A version that live schemas reference is not deleted (*ReferencedError).
+func (s *Store) DeleteVersion(ctx context.Context, subject string, version int, permanent bool) (int, error) {
+	var out int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.writable(ctx, tx, subject); err != nil {
+			return err
+		}
+		v, err := s.version(ctx, tx, subject, version, true)
+		if err != nil {
+			return err
+		}
+		if version == Latest && !permanent {
+			if v, err = s.version(ctx, tx, subject, version, false); err != nil {
+				return err
+			}
+		}
+		switch {
+		case permanent && !v.Deleted:
+			return &SoftDeleteFirstError{Subject: subject, Version: v.Version}
+		case !permanent && v.Deleted:
+			return &SoftDeletedError{Subject: subject, Version: v.Version}
+		}
+		by, err := s.referencedBy(ctx, tx, subject, v.Version)
+		if err != nil {
+			return err
+		}
+		if len(by) > 0 {
+			return &ReferencedError{Subject: subject, Version: v.Version, By: by}
+		}
+		out = v.Version
+		if permanent {
+			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), subject, v.Version)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ? AND version = ?`), subject, v.Version)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deleting version %d of subject %q: %w", version, subject, err)
+	}
+	return out, nil
+}
+
+// writable returns a *NotPermittedError when the subject's mode is READONLY.
+func (s *Store) writable(ctx context.Context, q querier, subject string) error {
+	mode, err := s.effectiveMode(ctx, q, subject)
+	if err != nil {
+		return err
+	}
+	if mode == ReadOnly {
+		return &NotPermittedError{Subject: subject, Mode: mode, Reason: "deleting"}
+	}
+	return nil
+}
+
+// setting reads a subject's row of the config or mode table; ok is false when there is none.
+func (s *Store) setting(ctx context.Context, q querier, table, column, subject string) (string, bool, error) {
+	var v string
+	err := q.QueryRowContext(ctx, s.q(`SELECT `+column+` FROM `+table+` WHERE subject = ?`), subject).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+func (s *Store) setSetting(ctx context.Context, table, column, subject, value string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO `+table+` (subject, `+column+`) VALUES (?, ?)
+ON CONFLICT (subject) DO UPDATE SET `+column+` = excluded.`+column), subject, value)
+	return err
+}
+
+// Config returns the compatibility level of a subject, or the global one for the empty subject. A subject
+// without its own level has the global one with defaultToGlobal, else a *NotConfiguredError; the global
+// level is BACKWARD until set.
+func (s *Store) Config(ctx context.Context, subject string, defaultToGlobal bool) (schema.Level, error) {
+	v, ok, err := s.setting(ctx, s.db, ConfigTable, "compatibility", subject)
+	if err != nil {
+		return "", fmt.Errorf("reading the compatibility level of %s: %w", describe(subject), err)
+	}
+	if ok {
+		return schema.Level(v), nil
+	}
+	if subject != "" && !defaultToGlobal {
+		return "", fmt.Errorf("reading the compatibility level of %s: %w", describe(subject), &NotConfiguredError{Subject: subject, What: "compatibility"})
+	}
+	if subject != "" {
+		return s.Config(ctx, "", true)
+	}
+	return DefaultLevel, nil
+}
+
+// SetConfig sets the compatibility level of a subject, or the global one for the empty subject.
+func (s *Store) SetConfig(ctx context.Context, subject string, level schema.Level) error {
+	if _, err := schema.ParseLevel(string(level)); err != nil {
+		return fmt.Errorf("setting the compatibility level of %s: %w", describe(subject), err)
+	}
+	if err := s.setSetting(ctx, ConfigTable, "compatibility", subject, string(level)); err != nil {
+		return fmt.Errorf("setting the compatibility level of %s: %w", describe(subject), err)
+	}
+	return nil
+}
+
+// DeleteConfig removes a subject's own compatibility level (or resets the global one to BACKWARD, for the
+// empty subject) and returns the level it had.
+func (s *Store) DeleteConfig(ctx context.Context, subject string) (schema.Level, error) {
+	prev, err := s.Config(ctx, subject, subject == "")
+	if err != nil {
+		return "", fmt.Errorf("deleting the compatibility level of %s: %w", describe(subject), err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+ConfigTable+` WHERE subject = ?`), subject); err != nil {
+		return "", fmt.Errorf("deleting the compatibility level of %s: %w", describe(subject), err)
+	}
+	return prev, nil
+}
+
+// Mode returns the mode of a subject, or the global one for the empty subject. A subject without its own
+// mode has the global one with defaultToGlobal, else a *NotConfiguredError; the global mode is READWRITE
+// until set.
+func (s *Store) Mode(ctx context.Context, subject string, defaultToGlobal bool) (Mode, error) {
+	v, ok, err := s.setting(ctx, s.db, ModeTable, "mode", subject)
+	if err != nil {
+		return "", fmt.Errorf("reading the mode of %s: %w", describe(subject), err)
+	}
+	if ok {
+		return Mode(v), nil
+	}
+	if subject != "" && !defaultToGlobal {
+		return "", fmt.Errorf("reading the mode of %s: %w", describe(subject), &NotConfiguredError{Subject: subject, What: "mode"})
+	}
+	if subject != "" {
+		return s.Mode(ctx, "", true)
+	}
+	return ReadWrite, nil
+}
+
+// effectiveMode is the subject's mode, else the global one, else READWRITE.
+func (s *Store) effectiveMode(ctx context.Context, q querier, subject string) (Mode, error) {
+	for _, sub := range []string{subject, ""} {
+		v, ok, err := s.setting(ctx, q, ModeTable, "mode", sub)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return Mode(v), nil
+		}
+	}
+	return ReadWrite, nil
+}
+
+// SetMode sets the mode of a subject, or the global one for the empty subject. Switching to IMPORT needs
+// the subject (for the global mode: every subject) to have no versions, unless force.
+func (s *Store) SetMode(ctx context.Context, subject string, mode Mode, force bool) error {
+	if _, err := ParseMode(string(mode)); err != nil {
+		return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)
+	}
+	if mode == Import && !force {
+		var n int
+		query, args := `SELECT COUNT(*) FROM `+VersionsTable, []any{}
+		if subject != "" {
+			query, args = query+` WHERE subject = ?`, []any{subject}
+		}
+		if err := s.db.QueryRowContext(ctx, s.q(query), args...).Scan(&n); err != nil {
+			return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)
+		}
+		if n > 0 {
+			cur, err := s.effectiveMode(ctx, s.db, subject)
+			if err != nil {
+				return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)
+			}
+			return fmt.Errorf("setting the mode of %s: %w", describe(subject),
+				&NotPermittedError{Subject: subject, Mode: cur, Reason: "cannot switch to IMPORT mode while schemas exist (force it to)"})
+		}
+	}
+	if err := s.setSetting(ctx, ModeTable, "mode", subject, string(mode)); err != nil {
+		return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)
+	}
+	return nil
+}
+
+// DeleteMode removes a subject's own mode (or resets the global one to READWRITE, for the empty subject) and
+// returns the mode it had.
+func (s *Store) DeleteMode(ctx context.Context, subject string) (Mode, error) {
+	prev, err := s.Mode(ctx, subject, subject == "")
+	if err != nil {
+		return "", fmt.Errorf("deleting the mode of %s: %w", describe(subject), err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+ModeTable+` WHERE subject = ?`), subject); err != nil {
+		return "", fmt.Errorf("deleting the mode of %s: %w", describe(subject), err)
+	}
+	return prev, nil
+}
+
+// describe names a subject in errors, or the global setting for the empty subject.
+func describe(subject string) string {
+	if subject == "" {
+		return "the registry (global)"
+	}
+	return fmt.Sprintf("subject %q", subject)
+}
