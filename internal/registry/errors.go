@@ -16,6 +16,7 @@ const (
 	CodeVersionNotSoftDeleted = 40407
 	CodeSubjectConfigNotSet   = 40408
 	CodeSubjectModeNotSet     = 40409
+	CodeInvalidVersion        = 42202
 	CodeOperationNotPermitted = 42205
 	CodeReferenceExists       = 42206
 	CodeIDDoesNotMatch        = 42207
@@ -194,3 +195,15 @@ func (e *IDMismatchError) Error() string { return e.Reason }
 
 // Code returns 42207.
 func (e *IDMismatchError) Code() int { return CodeIDDoesNotMatch }
+
+// InvalidVersionError reports a version number that cannot name a version: neither positive nor Latest.
+type InvalidVersionError struct {
+	Version int
+}
+
+func (e *InvalidVersionError) Error() string {
+	return fmt.Sprintf("version %d is not valid: a version is a positive integer, or -1 (latest)", e.Version)
+}
+
+// Code returns 42202.
+func (e *InvalidVersionError) Code() int { return CodeInvalidVersion }

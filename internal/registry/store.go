@@ -493,7 +493,7 @@ func (s *Store) Version(ctx context.Context, subject string, version int, delete
 
 func (s *Store) version(ctx context.Context, q querier, subject string, version int, deleted bool) (Version, error) {
 	if version != Latest && version < 1 {
-		return Version{}, &NotFoundError{What: "version", Subject: subject, Version: version}
+		return Version{}, &InvalidVersionError{Version: version}
 	}
 	if err := s.subjectExists(ctx, q, subject, deleted); err != nil {
 		return Version{}, err
@@ -545,28 +545,11 @@ func (s *Store) Versions(ctx context.Context, subject string, deleted bool) ([]i
 	if err := s.subjectExists(ctx, s.db, subject, deleted); err != nil {
 		return nil, fmt.Errorf("listing the versions of subject %q: %w", subject, err)
 	}
-	out, err := s.ints(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, deleted)
+	out, err := scanInts(s.db.QueryContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, deleted))
 	if err != nil {
 		return nil, fmt.Errorf("listing the versions of subject %q: %w", subject, err)
 	}
 	return out, nil
-}
-
-func (s *Store) ints(ctx context.Context, query string, args ...any) ([]int, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []int{}
-	for rows.Next() {
-		var n int
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
 }
 
 // Subjects returns the subjects whose names start with prefix, sorted: those with a live version, and with
@@ -670,7 +653,7 @@ AND EXISTS (SELECT 1 FROM `+VersionsTable+` v WHERE v.schema_id = r.schema_id AN
 }
 
 // DeleteSubject deletes a subject and returns the versions it deleted, ascending. A soft delete hides every
-// live version (a subject already soft-deleted: *SoftDeletedError); a permanent delete removes every
+// live version and drops the subject's own compatibility level and mode (a subject already soft-deleted: *SoftDeletedError); a permanent delete removes every
 // version, and needs the subject soft-deleted first (*SoftDeleteFirstError). A version that live schemas
 // reference is not deleted (*ReferencedError). Schemas keep their ids after a permanent delete: registered
 // again, a schema gets its id back, and Schema still reads it.
@@ -710,8 +693,10 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string, permanent boo
 			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+VersionsTable+` WHERE subject = ?`), subject)
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ?`), subject)
-		return err
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ?`), subject); err != nil {
+			return err
+		}
+		return s.dropSettings(ctx, tx, subject)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deleting subject %q: %w", subject, err)
@@ -738,7 +723,8 @@ func scanInts(rows *sql.Rows, err error) ([]int, error) {
 // DeleteVersion deletes a version of a subject and returns its number. Latest names the highest live
 // version for a soft delete, the highest of all for a permanent one. A soft delete hides the version (one
 // already soft-deleted: *SoftDeletedError); a permanent delete removes it, and needs it soft-deleted first
-// (*SoftDeleteFirstError). A version that live schemas reference is not deleted (*ReferencedError).
+// (*SoftDeleteFirstError). A version that live schemas reference is not deleted (*ReferencedError). Soft
+// deleting a subject's last live version drops its own compatibility level and mode.
 func (s *Store) DeleteVersion(ctx context.Context, subject string, version int, permanent bool) (int, error) {
 	var out int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -772,13 +758,33 @@ func (s *Store) DeleteVersion(ctx context.Context, subject string, version int, 
 			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), subject, v.Version)
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ? AND version = ?`), subject, v.Version)
-		return err
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ? AND version = ?`), subject, v.Version); err != nil {
+			return err
+		}
+		if err := s.subjectExists(ctx, tx, subject, false); err != nil {
+			var nf *NotFoundError
+			if errors.As(err, &nf) { // that was the subject's last live version
+				return s.dropSettings(ctx, tx, subject)
+			}
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("deleting version %d of subject %q: %w", version, subject, err)
 	}
 	return out, nil
+}
+
+// dropSettings removes a subject's own compatibility level and mode, as a soft delete of the subject (or of
+// its last live version) does in Confluent.
+func (s *Store) dropSettings(ctx context.Context, tx *sql.Tx, subject string) error {
+	for _, table := range []string{ConfigTable, ModeTable} {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE subject = ?`), subject); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writable returns a *NotPermittedError when the subject's mode is READONLY.
@@ -888,16 +894,16 @@ func (s *Store) effectiveMode(ctx context.Context, q querier, subject string) (M
 }
 
 // SetMode sets the mode of a subject, or the global one for the empty subject. Switching to IMPORT needs
-// the subject (for the global mode: every subject) to have no versions, unless force.
+// the subject (for the global mode: every subject) to have no live versions, unless force.
 func (s *Store) SetMode(ctx context.Context, subject string, mode Mode, force bool) error {
 	if _, err := ParseMode(string(mode)); err != nil {
 		return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)
 	}
 	if mode == Import && !force {
 		var n int
-		query, args := `SELECT COUNT(*) FROM `+VersionsTable, []any{}
+		query, args := `SELECT COUNT(*) FROM `+VersionsTable+` WHERE deleted = 0`, []any{}
 		if subject != "" {
-			query, args = query+` WHERE subject = ?`, []any{subject}
+			query, args = query+` AND subject = ?`, []any{subject}
 		}
 		if err := s.db.QueryRowContext(ctx, s.q(query), args...).Scan(&n); err != nil {
 			return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)

@@ -258,6 +258,10 @@ func TestVersionsAndDeletes(t *testing.T) {
 		step("deleting version 7", err, CodeVersionNotFound)
 		_, err = s.Version(ctx, "nope", 1, true)
 		step("reading a missing subject", err, CodeSubjectNotFound)
+		_, err = s.Version(ctx, "sub", 0, true)
+		step("reading version 0", err, CodeInvalidVersion)
+		_, err = s.DeleteVersion(ctx, "sub", -2, false)
+		step("deleting version -2", err, CodeInvalidVersion)
 
 		// A new version continues after the soft-deleted 3; registering deleted V3 again is a new version.
 		if v := mustRegister(t, s, reg("sub", "V4")); v.Version != 4 {
@@ -579,6 +583,52 @@ func TestMode(t *testing.T) {
 	})
 }
 
+// Soft deleting a subject, or its last live version, drops its own compatibility level and mode; IMPORT mode
+// then needs no force.
+func TestSoftDeleteDropsSettings(t *testing.T) {
+	eachDB(t, func(t *testing.T, uri string) {
+		ctx := context.Background()
+		s := open(t, uri)
+		set := func(subject string) {
+			t.Helper()
+			if err := s.SetConfig(ctx, subject, schema.Full); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetMode(ctx, subject, ReadWrite, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		settings := func(what, subject string, want bool) {
+			t.Helper()
+			_, errC := s.Config(ctx, subject, false)
+			_, errM := s.Mode(ctx, subject, false)
+			if (errC == nil) != want || (errM == nil) != want {
+				t.Errorf("%s: config of %s: %v, mode: %v; want set: %v", what, subject, errC, errM, want)
+			}
+		}
+		mustRegister(t, s, reg("a", "A1"))
+		mustRegister(t, s, reg("a", "A2"))
+		mustRegister(t, s, reg("b", "B1"))
+		set("a")
+		set("b")
+		if _, err := s.DeleteVersion(ctx, "a", 1, false); err != nil {
+			t.Fatal(err)
+		}
+		settings("a live version left", "a", true)
+		if _, err := s.DeleteVersion(ctx, "a", 2, false); err != nil {
+			t.Fatal(err)
+		}
+		settings("last version deleted", "a", false)
+		if _, err := s.DeleteSubject(ctx, "b", false); err != nil {
+			t.Fatal(err)
+		}
+		settings("subject deleted", "b", false)
+		if err := s.SetMode(ctx, "a", Import, false); err != nil {
+			t.Errorf("IMPORT on a subject with only soft-deleted versions: %v", err)
+		}
+	})
+}
+
 func TestCodes(t *testing.T) {
 	for _, c := range []struct {
 		err  error
@@ -596,6 +646,7 @@ func TestCodes(t *testing.T) {
 		{&NotPermittedError{Subject: "s", Mode: ReadOnly}, 42205},
 		{&ReferencedError{Subject: "s", Version: 1}, 42206},
 		{&IDMismatchError{}, 42207},
+		{&InvalidVersionError{Version: 0}, 42202},
 		{fmt.Errorf("wrapped: %w", &NotFoundError{What: "version"}), 40402},
 		{errors.New("disk full"), 50001},
 	} {
