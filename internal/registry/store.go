@@ -295,16 +295,18 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 	if r.Subject == "" {
 		return Version{}, false, fmt.Errorf("registering a schema: the subject is empty")
 	}
-	if r.Type == "" {
-		r.Type = schema.Avro
+	t, err := schema.ParseType(string(r.Type))
+	if err != nil {
+		return Version{}, false, fmt.Errorf("registering a schema under subject %q: %w", r.Subject, err)
 	}
+	r.Type = t
 	if r.ID < 0 || r.Version < 0 {
 		return Version{}, false, fmt.Errorf("registering a schema under subject %q: id %d and version %d must not be negative", r.Subject, r.ID, r.Version)
 	}
 	fp := fingerprint(r.Type, r.Canonical, r.References)
 	var out Version
 	var created bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		mode, err := s.effectiveMode(ctx, tx, r.Subject)
 		if err != nil {
 			return err

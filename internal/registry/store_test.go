@@ -129,6 +129,11 @@ func TestFirstTextKept(t *testing.T) {
 		if second.ID != first.ID || second.Text != r.Text {
 			t.Errorf("second registration = id %d text %q, want id %d text %q", second.ID, second.Text, first.ID, r.Text)
 		}
+		bad := r
+		bad.Type = "XML"
+		if _, _, err := s.Register(context.Background(), bad); err == nil {
+			t.Error("registering a schema of type XML succeeded")
+		}
 		// Another type with the same canonical text is another schema.
 		r3 := r
 		r3.Type = schema.JSON
