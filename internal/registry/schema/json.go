@@ -1,0 +1,122 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// jsonBase is the URL a JSON schema without $id is compiled at; references resolve against it.
+const jsonBase = "https://schema-registry.invalid/"
+
+// jsonSchema is a parsed JSON Schema: the decoded document, validated against its meta-schema, and the decoded
+// documents of its references by reference name.
+//
+// Its canonical form is the document written with object keys sorted and no whitespace.
+type jsonSchema struct {
+	raw       string
+	canonical string
+	doc       any
+	refs      map[string]any
+}
+
+// Type returns JSON.
+func (s *jsonSchema) Type() Type { return JSON }
+
+// Raw returns the text as registered.
+func (s *jsonSchema) Raw() string { return s.raw }
+
+// Canonical returns the normalized text.
+func (s *jsonSchema) Canonical() string { return s.canonical }
+
+// noLoader refuses every URL: a schema may use only its references and the built-in meta-schemas.
+type noLoader struct{}
+
+// Load refuses url.
+func (noLoader) Load(u string) (any, error) {
+	return nil, fmt.Errorf("%s is neither a reference of the schema nor a known meta-schema", u)
+}
+
+func decodeJSON(text string) (any, error) {
+	return jsonschema.UnmarshalJSON(strings.NewReader(text))
+}
+
+func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, error) {
+	doc, err := decodeJSON(text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
+	}
+	s := &jsonSchema{raw: text, doc: doc, refs: map[string]any{}}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(noLoader{})
+	c.DefaultDraft(jsonschema.Draft7) // Confluent's default when a schema names no $schema
+	if err := s.addRefs(c, refs, resolve, nil); err != nil {
+		return nil, err
+	}
+	main := jsonBase + "schema.json"
+	if err := c.AddResource(main, doc); err != nil {
+		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
+	}
+	if _, err := c.Compile(main); err != nil {
+		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
+	}
+	canonical, err := canonicalJSON(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: JSON Schema: writing the canonical form: %v", ErrInvalid, err)
+	}
+	s.canonical = canonical
+	return s, nil
+}
+
+// addRefs decodes the referenced schemas, depth first, adds them to c at their names and keeps them for the
+// compatibility checks. chain holds the references being resolved, to report cycles.
+func (s *jsonSchema) addRefs(c *jsonschema.Compiler, refs []Reference, resolve Resolver, chain []Reference) error {
+	for _, ref := range refs {
+		if slices.Contains(chain, ref) || len(chain) >= maxRefDepth {
+			return fmt.Errorf("%w: reference %q (subject %q version %d) is part of a reference cycle", ErrInvalid, ref.Name, ref.Subject, ref.Version)
+		}
+		if _, ok := s.refs[ref.Name]; ok {
+			continue
+		}
+		text, sub, err := resolve(ref)
+		if err != nil {
+			return fmt.Errorf("resolving reference %q (subject %q version %d): %w", ref.Name, ref.Subject, ref.Version, err)
+		}
+		doc, err := decodeJSON(text)
+		if err != nil {
+			return fmt.Errorf("%w: JSON Schema: referenced schema %q (subject %q version %d): %v", ErrInvalid, ref.Name, ref.Subject, ref.Version, err)
+		}
+		u, err := url.Parse(jsonBase)
+		if err != nil {
+			return err
+		}
+		r, err := url.Parse(ref.Name)
+		if err != nil {
+			return fmt.Errorf("%w: JSON Schema: reference name %q is not a URL: %v", ErrInvalid, ref.Name, err)
+		}
+		if err := c.AddResource(u.ResolveReference(r).String(), doc); err != nil {
+			return fmt.Errorf("%w: JSON Schema: referenced schema %q: %v", ErrInvalid, ref.Name, err)
+		}
+		s.refs[ref.Name] = doc
+		if err := s.addRefs(c, sub, resolve, append(chain, ref)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// canonicalJSON writes v with object keys sorted and no whitespace.
+func canonicalJSON(v any) (string, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
+}
