@@ -35,7 +35,7 @@ func Parse(t Type, text string, refs []Reference, resolve Resolver) (Parsed, err
 	case JSON:
 		return parseJSON(text, refs, resolve)
 	case Protobuf:
-		return nil, fmt.Errorf("%w: PROTOBUF schemas are not supported by this registry yet", ErrInvalid)
+		return parseProto(text, refs, resolve)
 	}
 	return nil, fmt.Errorf("%w: unknown schema type %q", ErrInvalid, t)
 }
