@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,13 +33,16 @@ func (s *avroSchema) Raw() string { return s.raw }
 func (s *avroSchema) Canonical() string { return s.canonical }
 
 func parseAvro(text string, refs []Reference, resolve Resolver) (*avroSchema, error) {
+	if err := validJSON(text); err != nil {
+		return nil, fmt.Errorf("%w: Avro: %v", ErrInvalid, err)
+	}
 	cache := &avro.SchemaCache{}
 	if err := addAvroRefs(cache, refs, resolve, nil); err != nil {
 		return nil, err
 	}
 	sc, err := avro.ParseWithCache(text, "", cache)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Avro: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: Avro: %s", ErrInvalid, strings.TrimPrefix(err.Error(), "avro: "))
 	}
 	canonical, err := canonicalAvro(sc)
 	if err != nil {
@@ -64,6 +68,20 @@ func addAvroRefs(cache *avro.SchemaCache, refs []Reference, resolve Resolver, ch
 		if _, err := avro.ParseWithCache(text, "", cache); err != nil {
 			return fmt.Errorf("%w: Avro: referenced schema %q (subject %q version %d): %v", ErrInvalid, ref.Name, ref.Subject, ref.Version, err)
 		}
+	}
+	return nil
+}
+
+// validJSON reports where text is not JSON.
+func validJSON(text string) error {
+	var v any
+	err := json.Unmarshal([]byte(text), &v)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("not valid JSON at byte %d: %v", syn.Offset, err)
+	}
+	if err != nil {
+		return fmt.Errorf("not valid JSON: %v", err)
 	}
 	return nil
 }

@@ -244,9 +244,9 @@ func TestAvroParse(t *testing.T) {
 	tests := []struct {
 		name, text, wantErr string
 	}{
-		{name: "not JSON", text: `{"type":`, wantErr: "invalid schema: Avro:"},
+		{name: "not JSON", text: `{"type":`, wantErr: "invalid schema: Avro: not valid JSON at byte 8: unexpected end of JSON input"},
 		{name: "unknown type", text: `{"type":"recrod","name":"X","fields":[]}`, wantErr: "invalid schema: Avro:"},
-		{name: "unknown named type", text: rec("R", fld("x", `"Missing"`)), wantErr: "invalid schema: Avro:"},
+		{name: "unknown named type", text: rec("R", fld("x", `"Missing"`)), wantErr: "invalid schema: Avro: unknown type: Missing"},
 		{name: "bad default", text: rec("R", fldd("x", `"int"`, `"five"`)), wantErr: "invalid schema: Avro:"},
 	}
 	for _, tc := range tests {

@@ -47,6 +47,9 @@ func decodeJSON(text string) (any, error) {
 }
 
 func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, error) {
+	if err := validJSON(text); err != nil {
+		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
+	}
 	doc, err := decodeJSON(text)
 	if err != nil {
 		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
@@ -63,7 +66,9 @@ func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, er
 		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
 	}
 	if _, err := c.Compile(main); err != nil {
-		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
+		msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("%q", main+"#"), "the schema")
+		msg = strings.ReplaceAll(msg, main, "the schema")
+		return nil, fmt.Errorf("%w: JSON Schema: %s", ErrInvalid, msg)
 	}
 	canonical, err := canonicalJSON(doc)
 	if err != nil {

@@ -197,8 +197,8 @@ func TestJSONParse(t *testing.T) {
 	tests := []struct {
 		name, text, wantErr string
 	}{
-		{name: "not JSON", text: `{"type":`, wantErr: "invalid schema: JSON Schema:"},
-		{name: "bad type", text: `{"type":"strnig"}`, wantErr: "invalid schema: JSON Schema:"},
+		{name: "not JSON", text: `{"type":`, wantErr: "invalid schema: JSON Schema: not valid JSON at byte 8: unexpected end of JSON input"},
+		{name: "bad type", text: `{"type":"strnig"}`, wantErr: "invalid schema: JSON Schema: the schema is not valid against metaschema"},
 		{name: "bad minLength", text: `{"type":"string","minLength":-1}`, wantErr: "invalid schema: JSON Schema:"},
 		{name: "unresolved ref", text: `{"$ref":"other.json"}`, wantErr: "invalid schema: JSON Schema:"},
 	}

@@ -154,7 +154,7 @@ func TestProtobufParse(t *testing.T) {
 	tests := []struct {
 		name, text, wantErr string
 	}{
-		{name: "syntax error", text: `syntax = "proto3"; message M { int32 id = ; }`, wantErr: "invalid schema: Protobuf: line 1:"},
+		{name: "syntax error", text: `syntax = "proto3"; message M { int32 id = ; }`, wantErr: "invalid schema: Protobuf: line 1:43: syntax error: unexpected ';', expecting int literal"},
 		{name: "unknown type", text: p3(`message M { Missing x = 1; }`), wantErr: "invalid schema: Protobuf: line 1:"},
 		{name: "duplicate number", text: p3(`message M { int32 a = 1; int32 b = 1; }`), wantErr: "invalid schema: Protobuf: line 1:"},
 		{name: "unknown import", text: p3(`import "other.proto"; message M {}`), wantErr: "invalid schema: Protobuf:"},
