@@ -113,7 +113,10 @@ func (s *avroSchema) compat(writer Parsed) []string {
 	return c.out
 }
 
-// avroChecker applies the Avro specification's schema resolution rules, collecting what fails.
+// avroChecker applies the Avro specification's schema resolution rules, collecting what fails. hamba/avro's
+// SchemaCompatibility gives the same verdicts (the tests check it case by case) but one message at most, without
+// a location, and it caches verdicts by Parsing Canonical Form fingerprint, which ignores defaults and aliases;
+// this checker says what changed where for every incompatibility.
 type avroChecker struct {
 	seen map[[2]string]bool // reader/writer record pairs being compared, for recursive types
 	out  []string

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hamba/avro/v2"
 )
 
 // rec writes an Avro record named name with the given field texts.
@@ -238,6 +240,41 @@ func TestAvroCompatibility(t *testing.T) {
 		t.Fatalf("the table has %d cases, want at least 60", len(cases))
 	}
 	runCompatCases(t, Avro, cases)
+	agreeWithHamba(t, cases)
+}
+
+// agreeWithHamba checks that hamba/avro's own resolution check gives the same verdict as Check for every case,
+// so the messages Check adds do not come with different rules. Each comparison uses a new SchemaCompatibility:
+// one caches verdicts by Parsing Canonical Form fingerprint, which ignores defaults and aliases, so a shared one
+// answers for a schema what it found for another differing only in a default.
+func agreeWithHamba(t *testing.T, cases []compatCase) {
+	for _, tc := range cases {
+		cand, err := Parse(Avro, tc.new, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: parsing new schema: %v", tc.name, err)
+		}
+		first := len(tc.old) - 1
+		if tc.level == BackwardTransitive || tc.level == ForwardTransitive || tc.level == FullTransitive {
+			first = 0
+		}
+		compatible := true
+		for i := first; i >= 0 && i < len(tc.old) && tc.level != None; i++ {
+			old, err := Parse(Avro, tc.old[i], nil, nil)
+			if err != nil {
+				t.Fatalf("%s: parsing old schema %d: %v", tc.name, i, err)
+			}
+			n, o := cand.(*avroSchema).schema, old.(*avroSchema).schema
+			if tc.level != Forward && tc.level != ForwardTransitive && avro.NewSchemaCompatibility().Compatible(n, o) != nil {
+				compatible = false
+			}
+			if tc.level != Backward && tc.level != BackwardTransitive && avro.NewSchemaCompatibility().Compatible(o, n) != nil {
+				compatible = false
+			}
+		}
+		if compatible != tc.wantCompatible {
+			t.Errorf("%s: hamba/avro says compatible=%v, the table %v", tc.name, compatible, tc.wantCompatible)
+		}
+	}
 }
 
 func TestAvroParse(t *testing.T) {
