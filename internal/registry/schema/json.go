@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -34,12 +33,30 @@ func (s *jsonSchema) Raw() string { return s.raw }
 // Canonical returns the normalized text.
 func (s *jsonSchema) Canonical() string { return s.canonical }
 
-// noLoader refuses every URL: a schema may use only its references and the built-in meta-schemas.
-type noLoader struct{}
+// refLoader serves a schema's references, by name, to the compiler: a URL is a reference's when it is the name
+// or ends with "/" and the name (a relative name resolved against the schema's $id). Anything else is refused:
+// a schema may use only its references and the built-in meta-schemas.
+type refLoader map[string]any
 
-// Load refuses url.
-func (noLoader) Load(u string) (any, error) {
+// Load returns the referenced document at u.
+func (l refLoader) Load(u string) (any, error) {
+	if doc, ok := lookupRef(l, u); ok {
+		return doc, nil
+	}
 	return nil, fmt.Errorf("%s is neither a reference of the schema nor a known meta-schema", u)
+}
+
+// lookupRef finds the referenced document u names: the reference named u, or the one whose name ends u's path.
+func lookupRef(refs map[string]any, u string) (any, bool) {
+	if doc, ok := refs[u]; ok {
+		return doc, true
+	}
+	for name, doc := range refs {
+		if strings.HasSuffix(u, "/"+strings.TrimPrefix(name, "./")) {
+			return doc, true
+		}
+	}
+	return nil, false
 }
 
 func decodeJSON(text string) (any, error) {
@@ -55,12 +72,12 @@ func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, er
 		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
 	}
 	s := &jsonSchema{raw: text, doc: doc, refs: map[string]any{}}
-	c := jsonschema.NewCompiler()
-	c.UseLoader(noLoader{})
-	c.DefaultDraft(jsonschema.Draft7) // Confluent's default when a schema names no $schema
-	if err := s.addRefs(c, refs, resolve, nil); err != nil {
+	if err := s.addRefs(refs, resolve, nil); err != nil {
 		return nil, err
 	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(refLoader(s.refs))
+	c.DefaultDraft(jsonschema.Draft7) // Confluent's default when a schema names no $schema
 	main := jsonBase + "schema.json"
 	if err := c.AddResource(main, doc); err != nil {
 		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
@@ -78,9 +95,9 @@ func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, er
 	return s, nil
 }
 
-// addRefs decodes the referenced schemas, depth first, adds them to c at their names and keeps them for the
+// addRefs decodes the referenced schemas, depth first, and keeps them by name for the compiler and the
 // compatibility checks. chain holds the references being resolved, to report cycles.
-func (s *jsonSchema) addRefs(c *jsonschema.Compiler, refs []Reference, resolve Resolver, chain []Reference) error {
+func (s *jsonSchema) addRefs(refs []Reference, resolve Resolver, chain []Reference) error {
 	for _, ref := range refs {
 		if slices.Contains(chain, ref) || len(chain) >= maxRefDepth {
 			return fmt.Errorf("%w: reference %q (subject %q version %d) is part of a reference cycle", ErrInvalid, ref.Name, ref.Subject, ref.Version)
@@ -96,19 +113,8 @@ func (s *jsonSchema) addRefs(c *jsonschema.Compiler, refs []Reference, resolve R
 		if err != nil {
 			return fmt.Errorf("%w: JSON Schema: referenced schema %q (subject %q version %d): %v", ErrInvalid, ref.Name, ref.Subject, ref.Version, err)
 		}
-		u, err := url.Parse(jsonBase)
-		if err != nil {
-			return err
-		}
-		r, err := url.Parse(ref.Name)
-		if err != nil {
-			return fmt.Errorf("%w: JSON Schema: reference name %q is not a URL: %v", ErrInvalid, ref.Name, err)
-		}
-		if err := c.AddResource(u.ResolveReference(r).String(), doc); err != nil {
-			return fmt.Errorf("%w: JSON Schema: referenced schema %q: %v", ErrInvalid, ref.Name, err)
-		}
 		s.refs[ref.Name] = doc
-		if err := s.addRefs(c, sub, resolve, append(chain, ref)); err != nil {
+		if err := s.addRefs(sub, resolve, append(chain, ref)); err != nil {
 			return err
 		}
 	}

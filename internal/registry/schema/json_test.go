@@ -251,6 +251,23 @@ func TestJSONReferences(t *testing.T) {
 	if got := Check(Forward, cand, []Parsed{old}); got != nil {
 		t.Fatalf("Check(FORWARD) = %q, want compatible", got)
 	}
+	withID := `{"$id":"https://example.com/schemas/order.json","type":"object","properties":{"a":{"$ref":"address.json"},"b":{"$ref":"https://example.com/schemas/address.json#/properties/city"}}}`
+	oldID, err := Parse(JSON, withID, []Reference{{Name: "address.json", Subject: "addr-v1", Version: 1}}, resolve)
+	if err != nil {
+		t.Fatalf("Parse() with $id and a reference: %v", err)
+	}
+	candID, err := Parse(JSON, withID, []Reference{{Name: "address.json", Subject: "addr-v2", Version: 1}}, resolve)
+	if err != nil {
+		t.Fatalf("Parse() with $id and a reference: %v", err)
+	}
+	got = Check(Backward, candID, []Parsed{oldID})
+	want = []string{
+		`the new schema cannot read data written with the previous version: at #/properties/a/properties/city: the reader narrows the type from "number" to "integer"`,
+		`the new schema cannot read data written with the previous version: at #/properties/b: the reader narrows the type from "number" to "integer"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("Check() = %q, want %q", got, want)
+	}
 	_, err = Parse(JSON, text, []Reference{{Name: "address.json", Subject: "missing", Version: 1}}, resolve)
 	if err == nil || err.Error() != `resolving reference "address.json" (subject "missing" version 1): subject "missing" not found` {
 		t.Fatalf("Parse() with a missing reference: error = %v", err)

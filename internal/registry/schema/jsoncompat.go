@@ -67,7 +67,7 @@ func (c *jsonChecker) deref(n jnode, refs map[string]any) (jnode, bool) {
 		base, frag, _ := strings.Cut(ref, "#")
 		root := n.root
 		if base != "" {
-			doc, found := refs[base]
+			doc, found := lookupRef(refs, base)
 			if !found {
 				return n, false
 			}
