@@ -1,0 +1,379 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/bigfather/bigfather/internal/registry/schema"
+)
+
+// Schemas of the conformance suite.
+const (
+	orderV1 = `{"type":"record","name":"Order","fields":[{"name":"id","type":"long"}]}`
+	// orderV1Loose is orderV1 with other whitespace and attribute order.
+	orderV1Loose = "{ \"fields\": [ {\"type\": \"long\", \"name\": \"id\"} ],\n  \"name\": \"Order\", \"type\": \"record\" }"
+	// orderV2 adds a field with a default: BACKWARD compatible.
+	orderV2 = `{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"note","type":"string","default":""}]}`
+	// orderBad adds a field without a default: not BACKWARD compatible.
+	orderBad  = `{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"qty","type":"int"}]}`
+	userJSON  = `{"type":"object","properties":{"a":{"type":"string"}}}`
+	userLoose = `{"properties": {"a": {"type": "string"}},   "type": "object"}`
+	invoice   = `{"type":"record","name":"Invoice","fields":[]}`
+	customer  = `{"type":"record","name":"Customer","fields":[{"name":"n","type":"string"}]}`
+	withRef   = `{"type":"record","name":"Purchase","fields":[{"name":"c","type":"Customer"}]}`
+)
+
+// js is v as JSON.
+func js(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// errBody is an API error body.
+func errBody(code int, msg string) string {
+	return js(map[string]any{"error_code": code, "message": msg})
+}
+
+type obj = map[string]any
+
+// step is one request of the conformance suite and its exact answer.
+type step struct {
+	name   string
+	method string
+	path   string
+	// ctype is the request's Content-Type; "-" sends none. Empty means application/vnd.schemaregistry.v1+json.
+	ctype  string
+	body   string
+	status int
+	// want is the answer: JSON compared after decoding (so key order does not matter), or, with raw, text
+	// compared byte for byte.
+	want string
+	raw  bool
+}
+
+func TestAPIConformance(t *testing.T) {
+	ctx := context.Background()
+	store, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv := httptest.NewServer(NewHandler(store))
+	t.Cleanup(srv.Close)
+
+	// Messages that quote package schema are computed with it, so they are asserted exactly.
+	parse := func(t schema.Type, text string) schema.Parsed {
+		p, err := schema.Parse(t, text, nil, nil)
+		if err != nil {
+			panic(err)
+		}
+		return p
+	}
+	badDetails := schema.Check(schema.Backward, parse(schema.Avro, orderBad), []schema.Parsed{parse(schema.Avro, orderV2)})
+	if len(badDetails) == 0 {
+		t.Fatal("orderBad is compatible with orderV2: the suite needs an incompatible schema")
+	}
+	_, parseErr := schema.Parse(schema.Avro, `{`, nil, nil)
+	ghostErr := func() string {
+		_, err := store.Version(ctx, "ghost", 1, false)
+		refs := []schema.Reference{{Name: "Customer", Subject: "ghost", Version: 1}}
+		_, perr := schema.Parse(schema.Avro, withRef, refs, func(ref schema.Reference) (string, []schema.Reference, error) {
+			return "", nil, fmt.Errorf("reference %q to version %d of subject %q: %w", ref.Name, ref.Version, ref.Subject, err)
+		})
+		return invalidSchemaMessage(perr)
+	}()
+
+	reg := func(text string, extra obj) string {
+		m := obj{"schema": text}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return js(m)
+	}
+	refs := []obj{{"name": "Customer", "subject": "customer", "version": 1}}
+
+	steps := []step{
+		// An empty registry.
+		{name: "no subjects", method: "GET", path: "/subjects", status: 200, want: `[]`},
+		{name: "types", method: "GET", path: "/schemas/types", status: 200, want: `["JSON","PROTOBUF","AVRO"]`},
+		{name: "global config", method: "GET", path: "/config", status: 200, want: `{"compatibilityLevel":"BACKWARD"}`},
+		{name: "global mode", method: "GET", path: "/mode", status: 200, want: `{"mode":"READWRITE"}`},
+		{name: "contexts", method: "GET", path: "/contexts", status: 200, want: `["."]`},
+		{name: "no schemas", method: "GET", path: "/schemas", status: 200, want: `[]`},
+
+		// Registration, and the same schema written differently.
+		{name: "register v1", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV1, nil), status: 200, want: `{"id":1}`},
+		{name: "register v1 reformatted", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV1Loose, nil), status: 200, want: `{"id":1}`},
+		{name: "register v1 with AVRO given", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV1, obj{"schemaType": "AVRO"}), status: 200, want: `{"id":1}`},
+		{name: "one version", method: "GET", path: "/subjects/orders-value/versions", status: 200, want: `[1]`},
+		{name: "lookup reformatted", method: "POST", path: "/subjects/orders-value", body: reg(orderV1Loose, nil), status: 200,
+			want: js(obj{"subject": "orders-value", "version": 1, "id": 1, "schema": orderV1})},
+		{name: "incompatible", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderBad, nil), status: 409,
+			want: errBody(409, `Schema being registered is incompatible with an earlier schema for subject "orders-value", details: [`+
+				strings.Join(schema.Check(schema.Backward, parse(schema.Avro, orderBad), []schema.Parsed{parse(schema.Avro, orderV1)}), ", ")+`]`)},
+		{name: "register v2", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV2, nil), status: 200, want: `{"id":2}`},
+		{name: "two versions", method: "GET", path: "/subjects/orders-value/versions", status: 200, want: `[1,2]`},
+
+		// Versions by number, latest and -1.
+		{name: "version latest", method: "GET", path: "/subjects/orders-value/versions/latest", status: 200,
+			want: js(obj{"subject": "orders-value", "version": 2, "id": 2, "schema": orderV2})},
+		{name: "version -1", method: "GET", path: "/subjects/orders-value/versions/-1", status: 200,
+			want: js(obj{"subject": "orders-value", "version": 2, "id": 2, "schema": orderV2})},
+		{name: "version 1", method: "GET", path: "/subjects/orders-value/versions/1", status: 200,
+			want: js(obj{"subject": "orders-value", "version": 1, "id": 1, "schema": orderV1})},
+		{name: "version 1 text", method: "GET", path: "/subjects/orders-value/versions/1/schema", status: 200, want: orderV1, raw: true},
+		{name: "latest text", method: "GET", path: "/subjects/orders-value/versions/latest/schema", status: 200, want: orderV2, raw: true},
+		{name: "version 0", method: "GET", path: "/subjects/orders-value/versions/0", status: 422,
+			want: errBody(42202, `The specified version '0' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)},
+		{name: "version -2", method: "GET", path: "/subjects/orders-value/versions/-2", status: 422,
+			want: errBody(42202, `The specified version '-2' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)},
+		{name: "version abc", method: "GET", path: "/subjects/orders-value/versions/abc", status: 422,
+			want: errBody(42202, `The specified version 'abc' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)},
+		{name: "version too large", method: "GET", path: "/subjects/orders-value/versions/2147483648", status: 422,
+			want: errBody(42202, `The specified version '2147483648' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)},
+		{name: "version 9", method: "GET", path: "/subjects/orders-value/versions/9", status: 404, want: errBody(40402, "Version 9 not found.")},
+		{name: "unknown subject version", method: "GET", path: "/subjects/nope/versions/1", status: 404, want: errBody(40401, "Subject 'nope' not found.")},
+		{name: "unknown subject versions", method: "GET", path: "/subjects/nope/versions", status: 404, want: errBody(40401, "Subject 'nope' not found.")},
+		{name: "unknown subject lookup", method: "POST", path: "/subjects/nope", body: reg(orderV1, nil), status: 404, want: errBody(40401, "Subject 'nope' not found.")},
+		{name: "lookup unknown schema", method: "POST", path: "/subjects/orders-value", body: reg(orderBad, nil), status: 404, want: errBody(40403, "Schema not found")},
+		{name: "lookup other type", method: "POST", path: "/subjects/orders-value", body: reg(userJSON, obj{"schemaType": "JSON"}), status: 404, want: errBody(40403, "Schema not found")},
+
+		// Invalid requests.
+		{name: "invalid schema", method: "POST", path: "/subjects/orders-value/versions", body: reg(`{`, nil), status: 422, want: errBody(42201, invalidSchemaMessage(parseErr))},
+		{name: "empty schema", method: "POST", path: "/subjects/orders-value/versions", body: `{"schema":""}`, status: 422, want: errBody(42201, "Empty schema")},
+		{name: "unknown type", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV1, obj{"schemaType": "XML"}), status: 422, want: errBody(42201, "Invalid schema type XML")},
+		{name: "truncated body", method: "POST", path: "/subjects/orders-value/versions", body: `{"schema":`, status: 400, want: errBody(400, "The request body is not valid JSON: unexpected EOF")},
+		{name: "empty body", method: "POST", path: "/subjects/orders-value/versions", body: ``, status: 400, want: errBody(400, "The request body is empty: a JSON object was expected")},
+		{name: "text/plain", method: "POST", path: "/subjects/orders-value/versions", ctype: "text/plain", body: reg(orderV1, nil), status: 415, want: errBody(415, "HTTP 415 Unsupported Media Type")},
+		{name: "unknown path", method: "GET", path: "/schemas/nope", status: 404, want: errBody(404, "HTTP 404 Not Found")},
+		{name: "wrong method", method: "GET", path: "/subjects/orders-value", status: 405, want: errBody(405, "HTTP 405 Method Not Allowed")},
+
+		// JSON Schema, through each request content type: schemaType is in its answers.
+		{name: "register JSON (application/json)", method: "POST", path: "/subjects/users-json/versions", ctype: "application/json",
+			body: reg(userJSON, obj{"schemaType": "JSON"}), status: 200, want: `{"id":3}`},
+		{name: "register JSON again (generic type)", method: "POST", path: "/subjects/users-json/versions", ctype: "application/vnd.schemaregistry+json",
+			body: reg(userLoose, obj{"schemaType": "JSON"}), status: 200, want: `{"id":3}`},
+		{name: "lookup JSON (no content type)", method: "POST", path: "/subjects/users-json", ctype: "-",
+			body: reg(userLoose, obj{"schemaType": "JSON"}), status: 200,
+			want: js(obj{"subject": "users-json", "version": 1, "id": 3, "schemaType": "JSON", "schema": userJSON})},
+		{name: "JSON version", method: "GET", path: "/subjects/users-json/versions/1", status: 200,
+			want: js(obj{"subject": "users-json", "version": 1, "id": 3, "schemaType": "JSON", "schema": userJSON})},
+		{name: "JSON by id", method: "GET", path: "/schemas/ids/3", status: 200, want: js(obj{"schemaType": "JSON", "schema": userJSON})},
+
+		// Schemas by id.
+		{name: "Avro by id", method: "GET", path: "/schemas/ids/1", status: 200, want: js(obj{"schema": orderV1})},
+		{name: "by id text", method: "GET", path: "/schemas/ids/1/schema", status: 200, want: orderV1, raw: true},
+		{name: "unknown id", method: "GET", path: "/schemas/ids/99", status: 404, want: errBody(40403, "Schema 99 not found")},
+		{name: "unknown id text", method: "GET", path: "/schemas/ids/99/schema", status: 404, want: errBody(40403, "Schema 99 not found")},
+		{name: "id not a number", method: "GET", path: "/schemas/ids/abc", status: 404, want: errBody(40403, "Schema abc not found")},
+		{name: "v1 under a second subject", method: "POST", path: "/subjects/orders-copy/versions", body: reg(orderV1, nil), status: 200, want: `{"id":1}`},
+		{name: "id subjects", method: "GET", path: "/schemas/ids/1/subjects", status: 200, want: `["orders-copy","orders-value"]`},
+		{name: "id versions", method: "GET", path: "/schemas/ids/1/versions", status: 200,
+			want: `[{"subject":"orders-copy","version":1},{"subject":"orders-value","version":1}]`},
+		{name: "unknown id subjects", method: "GET", path: "/schemas/ids/99/subjects", status: 404, want: errBody(40403, "Schema 99 not found")},
+		{name: "unknown id versions", method: "GET", path: "/schemas/ids/99/versions", status: 404, want: errBody(40403, "Schema 99 not found")},
+		{name: "subjects", method: "GET", path: "/subjects", status: 200, want: `["orders-copy","orders-value","users-json"]`},
+		{name: "subjects by prefix", method: "GET", path: "/subjects?subjectPrefix=orders", status: 200, want: `["orders-copy","orders-value"]`},
+		{name: "schemas latest only", method: "GET", path: "/schemas?latestOnly=true&subjectPrefix=orders-", status: 200,
+			want: js([]obj{{"subject": "orders-copy", "version": 1, "id": 1, "schema": orderV1}, {"subject": "orders-value", "version": 2, "id": 2, "schema": orderV2}})},
+		{name: "schemas", method: "GET", path: "/schemas?subjectPrefix=orders-v", status: 200,
+			want: js([]obj{{"subject": "orders-value", "version": 1, "id": 1, "schema": orderV1}, {"subject": "orders-value", "version": 2, "id": 2, "schema": orderV2}})},
+
+		// Compatibility checks.
+		{name: "check latest", method: "POST", path: "/compatibility/subjects/orders-value/versions/latest", body: reg(orderBad, nil), status: 200, want: `{"is_compatible":false}`},
+		{name: "check latest verbose", method: "POST", path: "/compatibility/subjects/orders-value/versions/latest?verbose=true", body: reg(orderBad, nil), status: 200,
+			want: js(obj{"is_compatible": false, "messages": badDetails})},
+		{name: "check -1 compatible verbose", method: "POST", path: "/compatibility/subjects/orders-value/versions/-1?verbose=true", body: reg(orderV2, nil), status: 200,
+			want: `{"is_compatible":true,"messages":[]}`},
+		{name: "check all", method: "POST", path: "/compatibility/subjects/orders-value/versions", body: reg(orderBad, nil), status: 200, want: `{"is_compatible":false}`},
+		{name: "check all compatible", method: "POST", path: "/compatibility/subjects/orders-value/versions", body: reg(orderV2, nil), status: 200, want: `{"is_compatible":true}`},
+		{name: "check unknown version", method: "POST", path: "/compatibility/subjects/orders-value/versions/7", body: reg(orderV2, nil), status: 404, want: errBody(40402, "Version 7 not found.")},
+		{name: "check invalid version", method: "POST", path: "/compatibility/subjects/orders-value/versions/0", body: reg(orderV2, nil), status: 422,
+			want: errBody(42202, `The specified version '0' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)},
+		{name: "check unknown subject", method: "POST", path: "/compatibility/subjects/nope/versions/latest", body: reg(orderV2, nil), status: 404, want: errBody(40401, "Subject 'nope' not found.")},
+		{name: "check all unknown subject", method: "POST", path: "/compatibility/subjects/nope/versions", body: reg(orderBad, nil), status: 200, want: `{"is_compatible":true}`},
+		{name: "check invalid schema", method: "POST", path: "/compatibility/subjects/orders-value/versions/latest", body: reg(`{`, nil), status: 422, want: errBody(42201, invalidSchemaMessage(parseErr))},
+
+		// Compatibility levels: global, per subject, defaultToGlobal, deletes.
+		{name: "subject config unset", method: "GET", path: "/config/orders-value", status: 404,
+			want: errBody(40408, "Subject 'orders-value' does not have subject-level compatibility configured")},
+		{name: "subject config to global", method: "GET", path: "/config/orders-value?defaultToGlobal=true", status: 200, want: `{"compatibilityLevel":"BACKWARD"}`},
+		{name: "set global FULL", method: "PUT", path: "/config", body: `{"compatibility":"FULL"}`, status: 200, want: `{"compatibility":"FULL"}`},
+		{name: "global FULL", method: "GET", path: "/config", status: 200, want: `{"compatibilityLevel":"FULL"}`},
+		{name: "subject to global FULL", method: "GET", path: "/config/orders-value?defaultToGlobal=true", status: 200, want: `{"compatibilityLevel":"FULL"}`},
+		{name: "set subject none (lower case)", method: "PUT", path: "/config/orders-value", body: `{"compatibility":"none"}`, status: 200, want: `{"compatibility":"NONE"}`},
+		{name: "subject NONE", method: "GET", path: "/config/orders-value", status: 200, want: `{"compatibilityLevel":"NONE"}`},
+		{name: "incompatible accepted at NONE", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderBad, nil), status: 200, want: `{"id":4}`},
+		{name: "invalid level", method: "PUT", path: "/config", body: `{"compatibility":"SIDEWAYS"}`, status: 422,
+			want: errBody(42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")},
+		{name: "invalid subject level", method: "PUT", path: "/config/orders-value", body: `{}`, status: 422,
+			want: errBody(42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")},
+		{name: "delete subject config", method: "DELETE", path: "/config/orders-value", status: 200, want: `{"compatibilityLevel":"NONE"}`},
+		{name: "delete subject config again", method: "DELETE", path: "/config/orders-value", status: 404,
+			want: errBody(40408, "Subject 'orders-value' does not have subject-level compatibility configured")},
+		{name: "delete global config", method: "DELETE", path: "/config", status: 200, want: `{"compatibilityLevel":"FULL"}`},
+		{name: "global back to BACKWARD", method: "GET", path: "/config", status: 200, want: `{"compatibilityLevel":"BACKWARD"}`},
+
+		// Modes.
+		{name: "subject mode unset", method: "GET", path: "/mode/orders-value", status: 404, want: errBody(40409, "Subject 'orders-value' does not have subject-level mode configured")},
+		{name: "subject mode to global", method: "GET", path: "/mode/orders-value?defaultToGlobal=true", status: 200, want: `{"mode":"READWRITE"}`},
+		{name: "set READONLY", method: "PUT", path: "/mode/orders-value", body: `{"mode":"READONLY"}`, status: 200, want: `{"mode":"READONLY"}`},
+		{name: "subject READONLY", method: "GET", path: "/mode/orders-value", status: 200, want: `{"mode":"READONLY"}`},
+		{name: "register in READONLY", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV1, nil), status: 422, want: errBody(42205, "Subject orders-value is in read-only mode")},
+		{name: "delete in READONLY", method: "DELETE", path: "/subjects/orders-value", status: 422, want: errBody(42205, "Subject orders-value is in read-only mode")},
+		{name: "delete version in READONLY", method: "DELETE", path: "/subjects/orders-value/versions/1", status: 422, want: errBody(42205, "Subject orders-value is in read-only mode")},
+		{name: "lookup in READONLY", method: "POST", path: "/subjects/orders-value", body: reg(orderV1, nil), status: 200,
+			want: js(obj{"subject": "orders-value", "version": 1, "id": 1, "schema": orderV1})},
+		{name: "invalid mode", method: "PUT", path: "/mode", body: `{"mode":"SLEEPY"}`, status: 422, want: errBody(42204, "Invalid mode. Valid values are READWRITE, READONLY, IMPORT")},
+		{name: "delete subject mode", method: "DELETE", path: "/mode/orders-value", status: 200, want: `{"mode":"READONLY"}`},
+		{name: "delete subject mode again", method: "DELETE", path: "/mode/orders-value", status: 404, want: errBody(40409, "Subject 'orders-value' does not have subject-level mode configured")},
+		{name: "global IMPORT with schemas", method: "PUT", path: "/mode", body: `{"mode":"IMPORT"}`, status: 422,
+			want: errBody(42205, "Cannot switch to IMPORT mode while schemas exist (force it to)")},
+		{name: "explicit id outside IMPORT", method: "POST", path: "/subjects/imported/versions", body: reg(customer, obj{"id": 100, "version": 1}), status: 422,
+			want: errBody(42205, "An explicit id or version needs IMPORT mode")},
+		{name: "subject IMPORT", method: "PUT", path: "/mode/imported", body: `{"mode":"IMPORT"}`, status: 200, want: `{"mode":"IMPORT"}`},
+		{name: "import with id", method: "POST", path: "/subjects/imported/versions", body: reg(customer, obj{"id": 100, "version": 3}), status: 200, want: `{"id":100}`},
+		{name: "imported version", method: "GET", path: "/subjects/imported/versions/3", status: 200,
+			want: js(obj{"subject": "imported", "version": 3, "id": 100, "schema": customer})},
+		{name: "imported id taken", method: "POST", path: "/subjects/imported/versions", body: reg(invoice, obj{"id": 100, "version": 4}), status: 422,
+			want: errBody(42207, "id 100 is already taken by a different schema")},
+		{name: "imported schema with another id", method: "POST", path: "/subjects/imported/versions", body: reg(orderV1, obj{"id": 102, "version": 4}), status: 422,
+			want: errBody(42207, "the schema is already registered with id 1 instead of id 102")},
+		{name: "global mode", method: "DELETE", path: "/mode", status: 200, want: `{"mode":"READWRITE"}`},
+
+		// References.
+		{name: "register customer", method: "POST", path: "/subjects/customer/versions", body: reg(customer, nil), status: 200, want: `{"id":100}`},
+		{name: "register with reference", method: "POST", path: "/subjects/purchase/versions", body: reg(withRef, obj{"references": refs}), status: 200, want: `{"id":101}`},
+		{name: "version with references", method: "GET", path: "/subjects/purchase/versions/1", status: 200,
+			want: js(obj{"subject": "purchase", "version": 1, "id": 101, "references": refs, "schema": withRef})},
+		{name: "id with references", method: "GET", path: "/schemas/ids/101", status: 200, want: js(obj{"references": refs, "schema": withRef})},
+		{name: "lookup with references", method: "POST", path: "/subjects/purchase", body: reg(withRef, obj{"references": refs}), status: 200,
+			want: js(obj{"subject": "purchase", "version": 1, "id": 101, "references": refs, "schema": withRef})},
+		{name: "referenced by", method: "GET", path: "/subjects/customer/versions/1/referencedby", status: 200, want: `[101]`},
+		{name: "referenced by latest", method: "GET", path: "/subjects/customer/versions/latest/referencedby", status: 200, want: `[101]`},
+		{name: "referenced by none", method: "GET", path: "/subjects/orders-value/versions/1/referencedby", status: 200, want: `[]`},
+		{name: "referenced by unknown", method: "GET", path: "/subjects/customer/versions/5/referencedby", status: 404, want: errBody(40402, "Version 5 not found.")},
+		{name: "delete referenced", method: "DELETE", path: "/subjects/customer", status: 422,
+			want: errBody(42206, "One or more references exist to the schema {subject=customer,version=1}: schemas [101]")},
+		{name: "missing reference", method: "POST", path: "/subjects/purchase2/versions",
+			body: reg(withRef, obj{"references": []obj{{"name": "Customer", "subject": "ghost", "version": 1}}}), status: 422, want: errBody(42201, ghostErr)},
+
+		// Deletes.
+		{name: "soft delete version", method: "DELETE", path: "/subjects/users-json/versions/1", status: 200, want: `1`},
+		{name: "soft delete version again", method: "DELETE", path: "/subjects/users-json/versions/1", status: 404,
+			want: errBody(40406, "Subject 'users-json' Version 1 was soft deleted.Set permanent=true to delete permanently")},
+		{name: "deleted version hidden", method: "GET", path: "/subjects/users-json/versions/1", status: 404, want: errBody(40401, "Subject 'users-json' not found.")},
+		{name: "deleted version shown", method: "GET", path: "/subjects/users-json/versions/1?deleted=true", status: 200,
+			want: js(obj{"subject": "users-json", "version": 1, "id": 3, "schemaType": "JSON", "schema": userJSON})},
+		{name: "deleted versions", method: "GET", path: "/subjects/users-json/versions?deleted=true", status: 200, want: `[1]`},
+		{name: "lookup deleted", method: "POST", path: "/subjects/users-json?deleted=true", body: reg(userJSON, obj{"schemaType": "JSON"}), status: 200,
+			want: js(obj{"subject": "users-json", "version": 1, "id": 3, "schemaType": "JSON", "schema": userJSON})},
+		{name: "subjects without deleted", method: "GET", path: "/subjects", status: 200, want: `["customer","imported","orders-copy","orders-value","purchase"]`},
+		{name: "subjects with deleted", method: "GET", path: "/subjects?deleted=true", status: 200, want: `["customer","imported","orders-copy","orders-value","purchase","users-json"]`},
+		{name: "soft delete deleted subject", method: "DELETE", path: "/subjects/users-json", status: 404,
+			want: errBody(40404, "Subject 'users-json' was soft deleted.Set permanent=true to delete permanently")},
+		{name: "id subjects with deleted", method: "GET", path: "/schemas/ids/3/subjects?deleted=true", status: 200, want: `["users-json"]`},
+		{name: "id subjects without deleted", method: "GET", path: "/schemas/ids/3/subjects", status: 200, want: `[]`},
+		{name: "permanent delete", method: "DELETE", path: "/subjects/users-json?permanent=true", status: 200, want: `[1]`},
+		{name: "gone for good", method: "GET", path: "/subjects?deleted=true", status: 200, want: `["customer","imported","orders-copy","orders-value","purchase"]`},
+		{name: "id kept", method: "GET", path: "/schemas/ids/3", status: 200, want: js(obj{"schemaType": "JSON", "schema": userJSON})},
+		{name: "permanent without soft", method: "DELETE", path: "/subjects/orders-value?permanent=true", status: 404,
+			want: errBody(40405, "Subject 'orders-value' was not deleted first before being permanently deleted")},
+		{name: "permanent version without soft", method: "DELETE", path: "/subjects/orders-value/versions/1?permanent=true", status: 404,
+			want: errBody(40407, "Subject 'orders-value' Version 1 was not deleted first before being permanently deleted")},
+		{name: "soft delete latest", method: "DELETE", path: "/subjects/orders-value/versions/latest", status: 200, want: `3`},
+		{name: "latest after delete", method: "GET", path: "/subjects/orders-value/versions/latest", status: 200,
+			want: js(obj{"subject": "orders-value", "version": 2, "id": 2, "schema": orderV2})},
+		{name: "delete invalid version", method: "DELETE", path: "/subjects/orders-value/versions/0", status: 422,
+			want: errBody(42202, `The specified version '0' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`)},
+		{name: "soft delete subject", method: "DELETE", path: "/subjects/orders-value", status: 200, want: `[1,2]`},
+		{name: "permanent delete subject", method: "DELETE", path: "/subjects/orders-value?permanent=true", status: 200, want: `[1,2,3]`},
+		{name: "delete unknown subject", method: "DELETE", path: "/subjects/nope", status: 404, want: errBody(40401, "Subject 'nope' not found.")},
+		{name: "delete unknown version", method: "DELETE", path: "/subjects/orders-copy/versions/8", status: 404, want: errBody(40402, "Version 8 not found.")},
+	}
+	for i, s := range steps {
+		t.Run(fmt.Sprintf("%03d %s", i, s.name), func(t *testing.T) {
+			req, err := http.NewRequest(s.method, srv.URL+s.path, strings.NewReader(s.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch s.ctype {
+			case "-":
+			case "":
+				req.Header.Set("Content-Type", ContentType)
+			default:
+				req.Header.Set("Content-Type", s.ctype)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			got, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != s.status {
+				t.Errorf("%s %s: status %d, want %d (body %s)", s.method, s.path, resp.StatusCode, s.status, got)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != ContentType {
+				t.Errorf("%s %s: Content-Type %q, want %q", s.method, s.path, ct, ContentType)
+			}
+			if s.raw {
+				if string(got) != s.want {
+					t.Errorf("%s %s: body %q, want %q", s.method, s.path, got, s.want)
+				}
+				return
+			}
+			var gotV, wantV any
+			if err := json.Unmarshal(got, &gotV); err != nil {
+				t.Fatalf("%s %s: body %q is not JSON: %v", s.method, s.path, got, err)
+			}
+			if err := json.Unmarshal([]byte(s.want), &wantV); err != nil {
+				t.Fatalf("the step's want %q is not JSON: %v", s.want, err)
+			}
+			if !reflect.DeepEqual(gotV, wantV) {
+				t.Errorf("%s %s:\n got %s\nwant %s", s.method, s.path, got, s.want)
+			}
+		})
+	}
+}
+
+func TestIsMutating(t *testing.T) {
+	for _, c := range []struct {
+		method, path string
+		want         bool
+	}{
+		{"GET", "/subjects", false},
+		{"GET", "/subjects/a/versions/latest", false},
+		{"HEAD", "/schemas/ids/1", false},
+		{"POST", "/subjects/a", false},
+		{"POST", "/subjects/a%2Fb", false},
+		{"POST", "/compatibility/subjects/a/versions/latest", false},
+		{"POST", "/compatibility/subjects/a/versions", false},
+		{"POST", "/subjects/a/versions", true},
+		{"DELETE", "/subjects/a", true},
+		{"DELETE", "/subjects/a/versions/1", true},
+		{"PUT", "/config", true},
+		{"PUT", "/config/a", true},
+		{"DELETE", "/config/a", true},
+		{"PUT", "/mode", true},
+		{"DELETE", "/mode/a", true},
+	} {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		if got := IsMutating(r); got != c.want {
+			t.Errorf("IsMutating(%s %s) = %v, want %v", c.method, c.path, got, c.want)
+		}
+	}
+}
