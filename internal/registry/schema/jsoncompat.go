@@ -183,9 +183,16 @@ func (c *jsonChecker) check(r, w jnode, path string) {
 	c.types(rm, wm, path)
 	c.enum(rm, wm, path)
 	c.bounds(rm, wm, path)
-	c.strings(rm, wm, path)
-	c.object(r, w, rm, wm, path)
-	c.array(r, w, rm, wm, path)
+	// Keywords for one kind of value constrain nothing the writer writes when the writer's types exclude it.
+	if writerMay(wm, "string") {
+		c.strings(rm, wm, path)
+	}
+	if writerMay(wm, "object") {
+		c.object(r, w, rm, wm, path)
+	}
+	if writerMay(wm, "array") {
+		c.array(r, w, rm, wm, path)
+	}
 	if rn, has := rm["not"]; has {
 		wn, whas := wm["not"]
 		if !whas {
@@ -419,12 +426,22 @@ func jsonText(v any) string {
 var jsonBounds = []struct {
 	key   string
 	upper bool
+	kind  string // the type of value the keyword constrains
 }{
-	{"maxLength", true}, {"minLength", false},
-	{"maximum", true}, {"minimum", false},
-	{"exclusiveMaximum", true}, {"exclusiveMinimum", false},
-	{"maxItems", true}, {"minItems", false},
-	{"maxProperties", true}, {"minProperties", false},
+	{"maxLength", true, "string"}, {"minLength", false, "string"},
+	{"maximum", true, "number"}, {"minimum", false, "number"},
+	{"exclusiveMaximum", true, "number"}, {"exclusiveMinimum", false, "number"},
+	{"maxItems", true, "array"}, {"minItems", false, "array"},
+	{"maxProperties", true, "object"}, {"minProperties", false, "object"},
+}
+
+// writerMay reports whether the writer's schema allows values of the type kind ("number" includes "integer").
+func writerMay(wm map[string]any, kind string) bool {
+	wt := jsonTypes(wm)
+	if wt == nil || slices.Contains(wt, kind) {
+		return true
+	}
+	return kind == "number" && slices.Contains(wt, "integer")
 }
 
 func number(v any) (*big.Rat, bool) {
@@ -440,7 +457,7 @@ func number(v any) (*big.Rat, bool) {
 func (c *jsonChecker) bounds(rm, wm map[string]any, path string) {
 	for _, b := range jsonBounds {
 		rv, has := number(rm[b.key])
-		if !has {
+		if !has || !writerMay(wm, b.kind) {
 			continue
 		}
 		wv, whas := number(wm[b.key])
@@ -455,7 +472,7 @@ func (c *jsonChecker) bounds(rm, wm map[string]any, path string) {
 			c.fail(path, "the reader increases %s from %s to %s", b.key, wv.RatString(), rv.RatString())
 		}
 	}
-	if rv, has := number(rm["multipleOf"]); has {
+	if rv, has := number(rm["multipleOf"]); has && writerMay(wm, "number") {
 		wv, whas := number(wm["multipleOf"])
 		switch {
 		case !whas:
@@ -464,7 +481,7 @@ func (c *jsonChecker) bounds(rm, wm map[string]any, path string) {
 			c.fail(path, "the reader changes multipleOf from %s to %s, which does not divide it", wv.RatString(), rv.RatString())
 		}
 	}
-	if ru, _ := rm["uniqueItems"].(bool); ru {
+	if ru, _ := rm["uniqueItems"].(bool); ru && writerMay(wm, "array") {
 		if wu, _ := wm["uniqueItems"].(bool); !wu {
 			c.fail(path, "the reader adds uniqueItems")
 		}
