@@ -1,10 +1,12 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -22,10 +24,18 @@ const (
 	orderV1Loose = "{ \"fields\": [ {\"type\": \"long\", \"name\": \"id\"} ],\n  \"name\": \"Order\", \"type\": \"record\" }"
 	// orderV2 adds a field with a default: BACKWARD compatible.
 	orderV2 = `{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"note","type":"string","default":""}]}`
+	// orderNoID drops id: BACKWARD compatible, but orderV1 cannot read its data (id has no default).
+	orderNoID = `{"type":"record","name":"Order","fields":[]}`
 	// orderBad adds a field without a default: not BACKWARD compatible.
 	orderBad  = `{"type":"record","name":"Order","fields":[{"name":"id","type":"long"},{"name":"qty","type":"int"}]}`
 	userJSON  = `{"type":"object","properties":{"a":{"type":"string"}}}`
 	userLoose = `{"properties": {"a": {"type": "string"}},   "type": "object"}`
+	// txV1..txV3: txV3 reads txV2's data but not txV1's (int to string), so only BACKWARD_TRANSITIVE refuses it.
+	txV1      = `{"type":"record","name":"T","fields":[{"name":"a","type":"int"}]}`
+	txV2      = `{"type":"record","name":"T","fields":[]}`
+	txV3      = `{"type":"record","name":"T","fields":[{"name":"a","type":"string","default":""}]}`
+	ping      = "syntax = \"proto3\";\nmessage Ping { string id = 1; }\n"
+	pingLoose = "syntax   =   \"proto3\";\n\n\nmessage Ping {\n  string id = 1;\n}"
 	invoice   = `{"type":"record","name":"Invoice","fields":[]}`
 	customer  = `{"type":"record","name":"Customer","fields":[{"name":"n","type":"string"}]}`
 	withRef   = `{"type":"record","name":"Purchase","fields":[{"name":"c","type":"Customer"}]}`
@@ -80,10 +90,21 @@ func TestAPIConformance(t *testing.T) {
 		}
 		return p
 	}
-	badDetails := schema.Check(schema.Backward, parse(schema.Avro, orderBad), []schema.Parsed{parse(schema.Avro, orderV2)})
-	if len(badDetails) == 0 {
-		t.Fatal("orderBad is compatible with orderV2: the suite needs an incompatible schema")
+	// incompat is what package schema says of an Avro candidate against previous Avro versions; the suite's
+	// schemas are chosen incompatible, so an empty answer is a broken suite.
+	incompat := func(level schema.Level, candidate string, previous ...string) []string {
+		var ps []schema.Parsed
+		for _, p := range previous {
+			ps = append(ps, parse(schema.Avro, p))
+		}
+		msgs := schema.Check(level, parse(schema.Avro, candidate), ps)
+		if len(msgs) == 0 {
+			t.Fatalf("%s is %s compatible with %v: the suite needs an incompatible schema", candidate, level, previous)
+		}
+		return msgs
 	}
+	badDetails := incompat(schema.Backward, orderBad, orderV2)
+	txDetails := incompat(schema.BackwardTransitive, txV3, txV1, txV2)
 	_, parseErr := schema.Parse(schema.Avro, `{`, nil, nil)
 	ghostErr := func() string {
 		_, err := store.Version(ctx, "ghost", 1, false)
@@ -121,7 +142,7 @@ func TestAPIConformance(t *testing.T) {
 			want: js(obj{"subject": "orders-value", "version": 1, "id": 1, "schema": orderV1})},
 		{name: "incompatible", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderBad, nil), status: 409,
 			want: errBody(409, `Schema being registered is incompatible with an earlier schema for subject "orders-value", details: [`+
-				strings.Join(schema.Check(schema.Backward, parse(schema.Avro, orderBad), []schema.Parsed{parse(schema.Avro, orderV1)}), ", ")+`]`)},
+				strings.Join(incompat(schema.Backward, orderBad, orderV1), ", ")+`]`)},
 		{name: "register v2", method: "POST", path: "/subjects/orders-value/versions", body: reg(orderV2, nil), status: 200, want: `{"id":2}`},
 		{name: "two versions", method: "GET", path: "/subjects/orders-value/versions", status: 200, want: `[1,2]`},
 
@@ -301,6 +322,43 @@ func TestAPIConformance(t *testing.T) {
 		{name: "permanent delete subject", method: "DELETE", path: "/subjects/orders-value?permanent=true", status: 200, want: `[1,2,3]`},
 		{name: "delete unknown subject", method: "DELETE", path: "/subjects/nope", status: 404, want: errBody(40401, "Subject 'nope' not found.")},
 		{name: "delete unknown version", method: "DELETE", path: "/subjects/orders-copy/versions/8", status: 404, want: errBody(40402, "Version 8 not found.")},
+
+		// Transitive levels compare with every version, the others with the latest only.
+		{name: "tx level", method: "PUT", path: "/config/tx", body: `{"compatibility":"BACKWARD_TRANSITIVE"}`, status: 200, want: `{"compatibility":"BACKWARD_TRANSITIVE"}`},
+		{name: "tx v1", method: "POST", path: "/subjects/tx/versions", body: reg(txV1, nil), status: 200, want: `{"id":102}`},
+		{name: "tx v2", method: "POST", path: "/subjects/tx/versions", body: reg(txV2, nil), status: 200, want: `{"id":103}`},
+		{name: "tx v3 refused", method: "POST", path: "/subjects/tx/versions", body: reg(txV3, nil), status: 409,
+			want: errBody(409, `Schema being registered is incompatible with an earlier schema for subject "tx", details: [`+strings.Join(txDetails, ", ")+`]`)},
+		{name: "tx check all", method: "POST", path: "/compatibility/subjects/tx/versions?verbose=true", body: reg(txV3, nil), status: 200,
+			want: js(obj{"is_compatible": false, "messages": txDetails})},
+		{name: "tx check latest", method: "POST", path: "/compatibility/subjects/tx/versions/latest?verbose=true", body: reg(txV3, nil), status: 200,
+			want: `{"is_compatible":true,"messages":[]}`},
+		{name: "tx check 1", method: "POST", path: "/compatibility/subjects/tx/versions/1?verbose=true", body: reg(txV3, nil), status: 200,
+			want: js(obj{"is_compatible": false, "messages": incompat(schema.BackwardTransitive, txV3, txV1)})},
+		{name: "tx level BACKWARD", method: "PUT", path: "/config/tx", body: `{"compatibility":"BACKWARD"}`, status: 200, want: `{"compatibility":"BACKWARD"}`},
+		{name: "tx v3 accepted", method: "POST", path: "/subjects/tx/versions", body: reg(txV3, nil), status: 200, want: `{"id":104}`},
+		{name: "global FORWARD", method: "PUT", path: "/config", body: `{"compatibility":"FORWARD"}`, status: 200, want: `{"compatibility":"FORWARD"}`},
+		{name: "FORWARD from global refuses", method: "POST", path: "/subjects/orders-copy/versions", body: reg(orderNoID, nil), status: 409,
+			want: errBody(409, `Schema being registered is incompatible with an earlier schema for subject "orders-copy", details: [`+
+				strings.Join(incompat(schema.Forward, orderNoID, orderV1), ", ")+`]`)},
+		{name: "global back", method: "DELETE", path: "/config", status: 200, want: `{"compatibilityLevel":"FORWARD"}`},
+
+		// Protobuf: schemaType in every answer, lookups across formatting.
+		{name: "register proto", method: "POST", path: "/subjects/ping-value/versions", ctype: "application/json; charset=utf-8",
+			body: reg(ping, obj{"schemaType": "PROTOBUF"}), status: 200, want: `{"id":105}`},
+		{name: "register proto reformatted", method: "POST", path: "/subjects/ping-value/versions", body: reg(pingLoose, obj{"schemaType": "PROTOBUF"}), status: 200, want: `{"id":105}`},
+		{name: "lookup proto", method: "POST", path: "/subjects/ping-value", body: reg(pingLoose, obj{"schemaType": "PROTOBUF"}), status: 200,
+			want: js(obj{"subject": "ping-value", "version": 1, "id": 105, "schemaType": "PROTOBUF", "schema": ping})},
+		{name: "proto version", method: "GET", path: "/subjects/ping-value/versions/latest", status: 200,
+			want: js(obj{"subject": "ping-value", "version": 1, "id": 105, "schemaType": "PROTOBUF", "schema": ping})},
+		{name: "proto by id", method: "GET", path: "/schemas/ids/105", status: 200, want: js(obj{"schemaType": "PROTOBUF", "schema": ping})},
+		{name: "proto text", method: "GET", path: "/schemas/ids/105/schema", status: 200, want: ping, raw: true},
+
+		// Subject names with a slash, escaped in the path.
+		{name: "slash subject", method: "POST", path: "/subjects/team%2Forders/versions", body: reg(orderV1, nil), status: 200, want: `{"id":1}`},
+		{name: "slash subject version", method: "GET", path: "/subjects/team%2Forders/versions/1", status: 200,
+			want: js(obj{"subject": "team/orders", "version": 1, "id": 1, "schema": orderV1})},
+		{name: "slash subject listed", method: "GET", path: "/subjects?subjectPrefix=team", status: 200, want: `["team/orders"]`},
 	}
 	for i, s := range steps {
 		t.Run(fmt.Sprintf("%03d %s", i, s.name), func(t *testing.T) {
@@ -374,6 +432,60 @@ func TestIsMutating(t *testing.T) {
 		r := httptest.NewRequest(c.method, c.path, nil)
 		if got := IsMutating(r); got != c.want {
 			t.Errorf("IsMutating(%s %s) = %v, want %v", c.method, c.path, got, c.want)
+		}
+	}
+}
+
+// TestAPIStoreFailure checks that a failing store answers 50001 without its details, and logs them.
+func TestAPIStoreFailure(t *testing.T) {
+	store, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	srv := httptest.NewServer(NewHandler(store, WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+	t.Cleanup(srv.Close)
+	store.Close()
+
+	resp, err := http.Get(srv.URL + "/subjects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	want := errBody(50001, "Error in the backend data store") + "\n"
+	if resp.StatusCode != 500 || string(body) != want {
+		t.Errorf("GET /subjects on a closed store: %d %s, want 500 %s", resp.StatusCode, body, want)
+	}
+	if !strings.Contains(logs.String(), "path=/subjects") || !strings.Contains(logs.String(), "database is closed") {
+		t.Errorf("the log does not name the path and the store error: %q", logs.String())
+	}
+}
+
+func TestAPIBodyLimit(t *testing.T) {
+	store, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv := httptest.NewServer(NewHandler(store, WithMaxRequestBytes(64)))
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{js(obj{"schema": orderV1}), 413, errBody(413, "The request body is larger than 64 bytes")},
+		{js(obj{"schema": `"string"`}), 200, `{"id":1}`},
+	} {
+		resp, err := http.Post(srv.URL+"/subjects/s/versions", ContentType, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || strings.TrimSpace(string(got)) != c.want {
+			t.Errorf("POST of %d bytes: %d %s, want %d %s", len(c.body), resp.StatusCode, got, c.status, c.want)
 		}
 	}
 }
