@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/bigfather/bigfather/internal/registry/schema"
 )
@@ -86,6 +87,10 @@ type rawText string
 type api struct {
 	store *Store
 	cfg   apiConfig
+	// registering serializes registrations, so that two new schemas are not both checked against the same
+	// latest version and both registered. It covers this process only: the store does not check
+	// compatibility inside its transaction.
+	registering sync.Mutex
 }
 
 // NewHandler returns the Confluent-compatible REST API of the registry kept by store, serving the root paths
@@ -522,6 +527,8 @@ func (a *api) register(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
+	a.registering.Lock()
+	defer a.registering.Unlock()
 	if mode != Import {
 		level, err := a.store.Config(ctx, subject, true)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bigfather/bigfather/internal/registry/schema"
@@ -486,6 +487,58 @@ func TestAPIBodyLimit(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.status || strings.TrimSpace(string(got)) != c.want {
 			t.Errorf("POST of %d bytes: %d %s, want %d %s", len(c.body), resp.StatusCode, got, c.status, c.want)
+		}
+	}
+}
+
+// TestAPIConcurrentRegistrations registers, at once, two schemas each compatible with the subject's version but
+// not with each other: exactly one is registered, the other is refused with 409.
+func TestAPIConcurrentRegistrations(t *testing.T) {
+	store, err := Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv := httptest.NewServer(NewHandler(store))
+	t.Cleanup(srv.Close)
+	base := `{"type":"record","name":"R","fields":[]}`
+	candidates := []string{
+		`{"type":"record","name":"R","fields":[{"name":"f","type":"int","default":0}]}`,
+		`{"type":"record","name":"R","fields":[{"name":"f","type":"string","default":""}]}`,
+	}
+	post := func(subject, text string) int {
+		resp, err := http.Post(srv.URL+"/subjects/"+subject+"/versions", ContentType, strings.NewReader(js(obj{"schema": text})))
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const subjects = 8
+	for i := range subjects {
+		if got := post(fmt.Sprintf("s%d", i), base); got != 200 {
+			t.Fatalf("registering the base schema: status %d", got)
+		}
+	}
+	statuses := make([][]int, subjects)
+	var wg sync.WaitGroup
+	for i := range subjects {
+		statuses[i] = make([]int, len(candidates))
+		for j, c := range candidates {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i][j] = post(fmt.Sprintf("s%d", i), c)
+			}()
+		}
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		got := []int{st[0], st[1]}
+		if !(got[0] == 200 && got[1] == 409 || got[0] == 409 && got[1] == 200) {
+			t.Errorf("subject s%d: statuses %v, want one 200 and one 409", i, got)
 		}
 	}
 }
