@@ -25,16 +25,26 @@ const (
 
 // Error codes of API answers that no store error carries.
 const (
-	CodeIncompatible      = 409
-	CodeInvalidSchema     = 42201
-	CodeInvalidLevel      = 42203
-	CodeInvalidMode       = 42204
-	codeBadRequest        = 400
-	codeNotFound          = 404
-	codeMethodNotAllowed  = 405
-	codeUnsupportedMedia  = 415
-	defaultMaxRequestBody = 16 << 20
+	// CodeIncompatible answers a registration incompatible with the subject's versions (HTTP 409).
+	CodeIncompatible = 409
+	// CodeInvalidSchema answers a schema that does not parse, or whose references do not resolve.
+	CodeInvalidSchema = 42201
+	// CodeInvalidLevel answers an unknown compatibility level.
+	CodeInvalidLevel = 42203
+	// CodeInvalidMode answers an unknown mode.
+	CodeInvalidMode = 42204
 )
+
+// Codes of answers about the request itself, which Confluent gives as the HTTP status.
+const (
+	codeBadRequest       = 400
+	codeNotFound         = 404
+	codeMethodNotAllowed = 405
+	codeUnsupportedMedia = 415
+)
+
+// defaultMaxRequestBody bounds request bodies unless WithMaxRequestBytes says otherwise.
+const defaultMaxRequestBody = 16 << 20
 
 // Option configures the API handler.
 type Option func(*apiConfig)
