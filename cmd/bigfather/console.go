@@ -21,6 +21,7 @@ import (
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/platformdb"
+	"github.com/bigfather/bigfather/internal/registry"
 	"github.com/bigfather/bigfather/internal/server"
 	"github.com/bigfather/bigfather/internal/stage"
 	"github.com/bigfather/bigfather/internal/webapi"
@@ -30,8 +31,10 @@ import (
 type web struct {
 	api     *api.API
 	console http.Handler
-	watch   *watching
-	close   func()
+	// registry is the schema registry API (nil with a REST catalog: it keeps its schemas in a SQL database).
+	registry http.Handler
+	watch    *watching
+	close    func()
 }
 
 // newWeb builds the console and the /api/v1 handler over the process's platform. control is nil in a
@@ -50,6 +53,15 @@ func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*
 		}
 		closers = append(closers, func() { st.Close() })
 		auditor, store = st, st
+		reg, err := registry.Open(ctx, uri)
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+			return nil, err
+		}
+		closers = append(closers, func() { reg.Close() })
+		w.registry = guardRegistry(registry.NewHandler(reg, registry.WithLogger(log)), authn, auditor, log)
 	}
 	var kc *kgo.Client
 	if len(brokers) > 0 {
@@ -99,7 +111,8 @@ func newAuthenticator(cfg *config.Config, addr string, insecure bool, log *slog.
 
 // serve runs the HTTP server on addr with the console until ctx ends.
 func (w *web) serve(ctx context.Context, g *errgroup.Group, addr string, m *monitor.Metrics, health *monitor.Health, log *slog.Logger) error {
-	srv, err := server.New(addr, server.Options{Metrics: m, Health: health, API: w.api, Console: w.console, Ready: w.watch.watcher.Ready}, log)
+	srv, err := server.New(addr, server.Options{Metrics: m, Health: health, API: w.api, Console: w.console, Ready: w.watch.watcher.Ready,
+		Registry: w.registry, RegistryPaths: registry.Paths()}, log)
 	if err != nil {
 		return err
 	}

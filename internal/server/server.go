@@ -35,6 +35,9 @@ type Options struct {
 	Console http.Handler
 	// Ready runs the readiness checks for /readyz (nil: Health.Check decides).
 	Ready func(context.Context) []monitor.Check
+	// Registry serves the schema registry API at RegistryPaths and below them (nil: not served).
+	Registry      http.Handler
+	RegistryPaths []string
 }
 
 // New listens on addr and routes /metrics, /healthz and /readyz, /api/v1/ and /ui. /healthz and /readyz
@@ -85,6 +88,12 @@ func New(addr string, o Options, log *slog.Logger) (*Server, error) {
 	})
 	if o.API != nil {
 		mux.Handle("/api/v1/", o.API)
+	}
+	if o.Registry != nil {
+		for _, p := range o.RegistryPaths {
+			mux.Handle(p, o.Registry)
+			mux.Handle(p+"/", o.Registry)
+		}
 	}
 	if o.Console != nil {
 		mux.Handle("/ui", o.Console)
