@@ -354,30 +354,7 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("screenshots", func(t *testing.T) {
-		var want []string
-		for _, name := range browserShots {
-			want = append(want, filepath.Join(shots, name+".png"))
-		}
-		if !slices.Equal(seen.Shots, want) {
-			t.Errorf("screenshots %q, want %q", seen.Shots, want)
-		}
-		for _, f := range want {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Error(err)
-				continue
-			}
-			img, err := png.Decode(bytes.NewReader(data))
-			if err != nil {
-				t.Errorf("%s is not a PNG: %v", f, err)
-				continue
-			}
-			if b := img.Bounds(); b.Dx() != 1280 || b.Dy() < 800 {
-				t.Errorf("%s is %dx%d, want the whole page 1280 wide", f, b.Dx(), b.Dy())
-			}
-		}
-	})
+	t.Run("screenshots", func(t *testing.T) { checkScreenshots(t, shots, browserShots, seen.Shots) })
 
 	up.stop(t)
 }
@@ -538,4 +515,32 @@ func num(t *testing.T, s string) int64 {
 		t.Errorf("%q is not a number: %v", s, err)
 	}
 	return n
+}
+
+// checkScreenshots checks that a browser script took the named screenshots, in order, into dir, each a PNG of
+// the whole page 1280 pixels wide.
+func checkScreenshots(t *testing.T, dir string, names, got []string) {
+	t.Helper()
+	var want []string
+	for _, name := range names {
+		want = append(want, filepath.Join(dir, name+".png"))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("screenshots %q, want %q", got, want)
+	}
+	for _, f := range want {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Errorf("%s is not a PNG: %v", f, err)
+			continue
+		}
+		if b := img.Bounds(); b.Dx() != 1280 || b.Dy() < 800 {
+			t.Errorf("%s is %dx%d, want the whole page 1280 wide", f, b.Dx(), b.Dy())
+		}
+	}
 }

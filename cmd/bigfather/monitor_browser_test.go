@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
@@ -356,30 +354,7 @@ func TestMonitorBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("screenshots", func(t *testing.T) {
-		var want []string
-		for _, name := range monitorShots {
-			want = append(want, filepath.Join(shots, name+".png"))
-		}
-		if !slices.Equal(seen.Shots, want) {
-			t.Errorf("screenshots %q, want %q", seen.Shots, want)
-		}
-		for _, f := range want {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Error(err)
-				continue
-			}
-			img, err := png.Decode(bytes.NewReader(data))
-			if err != nil {
-				t.Errorf("%s is not a PNG: %v", f, err)
-				continue
-			}
-			if b := img.Bounds(); b.Dx() != 1280 || b.Dy() < 800 {
-				t.Errorf("%s is %dx%d, want the whole page 1280 wide", f, b.Dx(), b.Dy())
-			}
-		}
-	})
+	t.Run("screenshots", func(t *testing.T) { checkScreenshots(t, shots, monitorShots, seen.Shots) })
 
 	second.stop(t)
 }

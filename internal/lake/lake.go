@@ -20,6 +20,8 @@ import (
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/bigfather/bigfather/internal/platformdb"
 )
 
 // Lake is an open Iceberg catalog plus the warehouse location new tables are created under.
@@ -200,16 +202,10 @@ const sqliteOpenTimeout = 30 * time.Second
 // SQLITE_BUSY at once, without waiting out the busy timeout, when another process writes at that moment (two
 // processes starting together on a new catalog).
 func newSQLiteCatalog(ctx context.Context, db *sql.DB, props iceberg.Properties) (*sqlcat.Catalog, error) {
-	deadline := time.Now().Add(sqliteOpenTimeout)
-	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		c, err := sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, props)
-		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
-			return c, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-	}
+	var c *sqlcat.Catalog
+	err := platformdb.RetryBusy(ctx, sqliteOpenTimeout, func() (err error) {
+		c, err = sqlcat.NewCatalog("bigfather", db, sqlcat.SQLite, props)
+		return err
+	})
+	return c, err
 }

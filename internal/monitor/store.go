@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bigfather/bigfather/internal/platformdb"
@@ -100,24 +98,6 @@ func OpenStore(ctx context.Context, uri string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// args turns ? placeholders into $n on Postgres.
-func (s *Store) q(query string) string {
-	if !s.db.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // Signal is one process's latest word on one pipeline.
 type Signal struct {
 	Pipeline string
@@ -135,7 +115,7 @@ type Signal struct {
 
 // Beat records a process's signal, replacing its previous one for the pipeline.
 func (s *Store) Beat(ctx context.Context, sg Signal) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO `+SignalsTable+` (pipeline, instance, at, consumed, failing, failing_since, paused, detail)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+SignalsTable+` (pipeline, instance, at, consumed, failing, failing_since, paused, detail)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (pipeline, instance) DO UPDATE SET at = excluded.at, consumed = excluded.consumed, failing = excluded.failing,
 failing_since = excluded.failing_since, paused = excluded.paused, detail = excluded.detail`),
@@ -148,7 +128,7 @@ failing_since = excluded.failing_since, paused = excluded.paused, detail = exclu
 
 // Signals returns the signals of a pipeline written at or after since, one per process.
 func (s *Store) Signals(ctx context.Context, pipeline string, since time.Time) ([]Signal, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT instance, at, consumed, failing, failing_since, paused, detail FROM `+SignalsTable+`
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT instance, at, consumed, failing, failing_since, paused, detail FROM `+SignalsTable+`
 WHERE pipeline = ? AND at >= ? ORDER BY instance`), pipeline, since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("reading the monitor signals of pipeline %s: %w", pipeline, err)
@@ -175,7 +155,7 @@ func (s *Store) Append(ctx context.Context, series, instance string, p Point) er
 	if err != nil {
 		return fmt.Errorf("encoding a history point of %s: %w", series, err)
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO `+HistoryTable+` (series, at, instance, point) VALUES (?, ?, ?, ?)
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+HistoryTable+` (series, at, instance, point) VALUES (?, ?, ?, ?)
 ON CONFLICT (series, at, instance) DO UPDATE SET point = excluded.point`), series, p.At.Unix(), instance, string(data))
 	if err != nil {
 		return fmt.Errorf("recording a history point of %s: %w", series, err)
@@ -186,7 +166,7 @@ ON CONFLICT (series, at, instance) DO UPDATE SET point = excluded.point`), serie
 // Points returns a series' points at or after since, oldest first, with the points that several processes
 // wrote for one sample time merged (Merge).
 func (s *Store) Points(ctx context.Context, series string, since time.Time) ([]Point, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT at, point FROM `+HistoryTable+` WHERE series = ? AND at >= ? ORDER BY at`),
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT at, point FROM `+HistoryTable+` WHERE series = ? AND at >= ? ORDER BY at`),
 		series, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("reading the history of %s: %w", series, err)
@@ -222,10 +202,10 @@ func (s *Store) Points(ctx context.Context, series string, since time.Time) ([]P
 
 // Prune deletes history and signals older than before.
 func (s *Store) Prune(ctx context.Context, before time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+HistoryTable+` WHERE at < ?`), before.Unix()); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+HistoryTable+` WHERE at < ?`), before.Unix()); err != nil {
 		return fmt.Errorf("pruning the monitor history: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+SignalsTable+` WHERE at < ?`), before.UnixMilli()); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+SignalsTable+` WHERE at < ?`), before.UnixMilli()); err != nil {
 		return fmt.Errorf("pruning the monitor signals: %w", err)
 	}
 	return nil
@@ -234,14 +214,14 @@ func (s *Store) Prune(ctx context.Context, before time.Time) error {
 // Lease takes or renews the named lease for holder until now+ttl, and reports whether holder has it: a lease
 // another holder renewed before it expired stays theirs.
 func (s *Store) Lease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO `+LeasesTable+` (name, holder, expires) VALUES (?, ?, ?)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+LeasesTable+` (name, holder, expires) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
 WHERE `+LeasesTable+`.holder = excluded.holder OR `+LeasesTable+`.expires < ?`), name, holder, now.Add(ttl).UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("taking the %s lease: %w", name, err)
 	}
 	var got string
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT holder FROM `+LeasesTable+` WHERE name = ?`), name).Scan(&got); err != nil {
+	if err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT holder FROM `+LeasesTable+` WHERE name = ?`), name).Scan(&got); err != nil {
 		return false, fmt.Errorf("reading the %s lease: %w", name, err)
 	}
 	return got == holder, nil

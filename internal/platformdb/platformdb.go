@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,7 +101,7 @@ func openSQLite(ctx context.Context, uri string, s Schema) (*DB, error) {
 	db.SetMaxOpenConns(sqliteMaxConns)
 	db.SetMaxIdleConns(sqliteMaxConns)
 	for _, stmt := range s.SQLite {
-		if err := execBusy(ctx, db, stmt); err != nil {
+		if err := RetryBusy(ctx, pgOpenTimeout, func() error { _, err := db.ExecContext(ctx, stmt); return err }); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("opening %s in %s: creating its tables: %w", s.Purpose, uri, err)
 		}
@@ -108,13 +109,37 @@ func openSQLite(ctx context.Context, uri string, s Schema) (*DB, error) {
 	return &DB{DB: db}, nil
 }
 
-// execBusy runs a statement, retrying for up to pgOpenTimeout while SQLite answers SQLITE_BUSY at once (a
-// schema change while another process writes the file does not wait out the busy timeout).
-func execBusy(ctx context.Context, db *sql.DB, stmt string) error {
-	deadline := time.Now().Add(pgOpenTimeout)
+// Rebind turns the ? placeholders of a query into $1, $2, ... on Postgres; SQLite takes them as they are.
+func (db *DB) Rebind(query string) string {
+	if !db.Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// IsBusy says err is SQLite's "database is locked" (SQLITE_BUSY). SQLite answers it at once, without waiting out
+// the busy timeout, to a schema change or a read transaction upgrading to a write while another process writes.
+func IsBusy(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
+}
+
+// RetryBusy calls f again while it fails with IsBusy, backing off from 10 ms to 1 s, for up to timeout; it
+// returns f's last error (or ctx's, when ctx ends first).
+func RetryBusy(ctx context.Context, timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		_, err := db.ExecContext(ctx, stmt)
-		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+		err := f()
+		if !IsBusy(err) || time.Now().After(deadline) {
 			return err
 		}
 		select {

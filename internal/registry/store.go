@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -202,24 +201,6 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// q turns ? placeholders into $n on Postgres.
-func (s *Store) q(query string) string {
-	if !s.db.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // errRetry asks inTx to run the transaction again: another process won a race for an id or a version.
 var errRetry = errors.New("retry")
 
@@ -235,7 +216,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, errRetry) && !busy(err) || time.Now().After(deadline) {
+		if !errors.Is(err, errRetry) && !platformdb.IsBusy(err) || time.Now().After(deadline) {
 			if errors.Is(err, errRetry) {
 				return fmt.Errorf("gave up after %s of concurrent writes", txTimeout)
 			}
@@ -259,11 +240,6 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// busy says err is SQLite's "database is locked".
-func busy(err error) bool {
-	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 }
 
 // fingerprint identifies a schema: its type, canonical form and references.
@@ -328,7 +304,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 		}
 		// Already registered under the subject?
 		var v int
-		err = tx.QueryRowContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND schema_id = ? AND deleted = 0`),
+		err = tx.QueryRowContext(ctx, s.db.Rebind(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND schema_id = ? AND deleted = 0`),
 			r.Subject, id).Scan(&v)
 		switch {
 		case err == nil:
@@ -345,7 +321,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 			return err
 		}
 		out = Version{Subject: r.Subject, Version: v, Schema: Schema{ID: id, Type: r.Type, Canonical: r.Canonical, References: r.References}}
-		return tx.QueryRowContext(ctx, s.q(`SELECT text FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&out.Text)
+		return tx.QueryRowContext(ctx, s.db.Rebind(`SELECT text FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&out.Text)
 	})
 	if err != nil {
 		return Version{}, false, fmt.Errorf("registering a schema under subject %q: %w", r.Subject, err)
@@ -358,7 +334,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 // new schemas, at once: one insert wins, the other is retried and reads the winner's id.
 func (s *Store) schemaID(ctx context.Context, tx *sql.Tx, r Registration, fp string) (int, error) {
 	var id int
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id)
+	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id)
 	if err == nil {
 		if r.ID != 0 && r.ID != id {
 			return 0, &IDMismatchError{Reason: fmt.Sprintf("the schema is already registered with id %d instead of id %d", id, r.ID)}
@@ -371,20 +347,20 @@ func (s *Store) schemaID(ctx context.Context, tx *sql.Tx, r Registration, fp str
 	var res sql.Result
 	if r.ID != 0 {
 		var other string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT fingerprint FROM `+SchemasTable+` WHERE id = ?`), r.ID).Scan(&other)
+		err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT fingerprint FROM `+SchemasTable+` WHERE id = ?`), r.ID).Scan(&other)
 		if err == nil {
 			return 0, &IDMismatchError{Reason: fmt.Sprintf("id %d is already taken by a different schema", r.ID)}
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return 0, err
 		}
-		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+SchemasTable+` (id, fingerprint, type, text, canonical) VALUES (?, ?, ?, ?, ?)
+		res, err = tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+SchemasTable+` (id, fingerprint, type, text, canonical) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`), r.ID, fp, string(r.Type), r.Text, r.Canonical)
 		if err != nil {
 			return 0, err
 		}
 	} else {
-		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+SchemasTable+` (id, fingerprint, type, text, canonical)
+		res, err = tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+SchemasTable+` (id, fingerprint, type, text, canonical)
 SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ? FROM `+SchemasTable+` WHERE 1 = 1
 ON CONFLICT DO NOTHING`), fp, string(r.Type), r.Text, r.Canonical)
 		if err != nil {
@@ -396,11 +372,11 @@ ON CONFLICT DO NOTHING`), fp, string(r.Type), r.Text, r.Canonical)
 	} else if n == 0 {
 		return 0, errRetry
 	}
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id); err != nil {
+	if err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id); err != nil {
 		return 0, err
 	}
 	for i, ref := range r.References {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO `+ReferencesTable+` (schema_id, position, name, ref_subject, ref_version) VALUES (?, ?, ?, ?, ?)`),
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+ReferencesTable+` (schema_id, position, name, ref_subject, ref_version) VALUES (?, ?, ?, ?, ?)`),
 			id, i, ref.Name, ref.Subject, ref.Version); err != nil {
 			return 0, err
 		}
@@ -415,20 +391,20 @@ func (s *Store) insertVersion(ctx context.Context, tx *sql.Tx, r Registration, i
 	var err error
 	if r.Version != 0 {
 		var other int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT schema_id FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), r.Subject, r.Version).Scan(&other)
+		err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT schema_id FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), r.Subject, r.Version).Scan(&other)
 		if err == nil {
 			return 0, &IDMismatchError{Reason: fmt.Sprintf("version %d of subject %q is already schema %d", r.Version, r.Subject, other)}
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return 0, err
 		}
-		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+VersionsTable+` (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)
+		res, err = tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+VersionsTable+` (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)
 ON CONFLICT DO NOTHING`), r.Subject, r.Version, id)
 		if err != nil {
 			return 0, err
 		}
 	} else {
-		res, err = tx.ExecContext(ctx, s.q(`INSERT INTO `+VersionsTable+` (subject, version, schema_id, deleted)
+		res, err = tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+VersionsTable+` (subject, version, schema_id, deleted)
 SELECT ?, COALESCE(MAX(version), 0) + 1, ?, 0 FROM `+VersionsTable+` WHERE subject = ?
 ON CONFLICT DO NOTHING`), r.Subject, id, r.Subject)
 		if err != nil {
@@ -441,7 +417,7 @@ ON CONFLICT DO NOTHING`), r.Subject, id, r.Subject)
 		return 0, errRetry
 	}
 	var v int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND schema_id = ? AND deleted = 0`),
+	if err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND schema_id = ? AND deleted = 0`),
 		r.Subject, id).Scan(&v); err != nil {
 		return 0, err
 	}
@@ -458,7 +434,7 @@ func (s *Store) Lookup(ctx context.Context, subject string, t schema.Type, canon
 		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, err)
 	}
 	var v int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT v.version FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT v.version FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
 WHERE v.subject = ? AND s.fingerprint = ? AND (v.deleted = 0 OR ?) ORDER BY v.deleted, v.version DESC LIMIT 1`),
 		subject, fingerprint(t, canonical, refs), deleted).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -473,7 +449,7 @@ WHERE v.subject = ? AND s.fingerprint = ? AND (v.deleted = 0 OR ?) ORDER BY v.de
 // subjectExists returns a *NotFoundError unless the subject has a version (a live one unless deleted).
 func (s *Store) subjectExists(ctx context.Context, q querier, subject string, deleted bool) error {
 	var n int
-	if err := q.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?)`),
+	if err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT COUNT(*) FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?)`),
 		subject, deleted).Scan(&n); err != nil {
 		return err
 	}
@@ -501,7 +477,7 @@ func (s *Store) version(ctx context.Context, q querier, subject string, version 
 		return Version{}, err
 	}
 	if version == Latest {
-		if err := q.QueryRowContext(ctx, s.q(`SELECT MAX(version) FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?)`),
+		if err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT MAX(version) FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?)`),
 			subject, deleted).Scan(&version); err != nil {
 			return Version{}, err
 		}
@@ -509,7 +485,7 @@ func (s *Store) version(ctx context.Context, q querier, subject string, version 
 	out := Version{Subject: subject, Version: version}
 	var t string
 	var del int
-	err := q.QueryRowContext(ctx, s.q(`SELECT v.deleted, s.id, s.type, s.text, s.canonical FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
+	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT v.deleted, s.id, s.type, s.text, s.canonical FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
 WHERE v.subject = ? AND v.version = ?`), subject, version).Scan(&del, &out.ID, &t, &out.Text, &out.Canonical)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && del != 0 && !deleted {
 		return Version{}, &NotFoundError{What: "version", Subject: subject, Version: version}
@@ -525,7 +501,7 @@ WHERE v.subject = ? AND v.version = ?`), subject, version).Scan(&del, &out.ID, &
 }
 
 func (s *Store) references(ctx context.Context, q querier, id int) ([]schema.Reference, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT name, ref_subject, ref_version FROM `+ReferencesTable+` WHERE schema_id = ? ORDER BY position`), id)
+	rows, err := q.QueryContext(ctx, s.db.Rebind(`SELECT name, ref_subject, ref_version FROM `+ReferencesTable+` WHERE schema_id = ? ORDER BY position`), id)
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +523,7 @@ func (s *Store) Versions(ctx context.Context, subject string, deleted bool) ([]i
 	if err := s.subjectExists(ctx, s.db, subject, deleted); err != nil {
 		return nil, fmt.Errorf("listing the versions of subject %q: %w", subject, err)
 	}
-	out, err := scanInts(s.db.QueryContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, deleted))
+	out, err := scanInts(s.db.QueryContext(ctx, s.db.Rebind(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, deleted))
 	if err != nil {
 		return nil, fmt.Errorf("listing the versions of subject %q: %w", subject, err)
 	}
@@ -557,7 +533,7 @@ func (s *Store) Versions(ctx context.Context, subject string, deleted bool) ([]i
 // Subjects returns the subjects whose names start with prefix, sorted: those with a live version, and with
 // deleted the soft-deleted ones too.
 func (s *Store) Subjects(ctx context.Context, prefix string, deleted bool) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT DISTINCT subject FROM `+VersionsTable+` WHERE (deleted = 0 OR ?) ORDER BY subject`), deleted)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT DISTINCT subject FROM `+VersionsTable+` WHERE (deleted = 0 OR ?) ORDER BY subject`), deleted)
 	if err != nil {
 		return nil, fmt.Errorf("listing subjects: %w", err)
 	}
@@ -582,7 +558,7 @@ func (s *Store) Subjects(ctx context.Context, prefix string, deleted bool) ([]st
 func (s *Store) Schema(ctx context.Context, id int) (Schema, error) {
 	out := Schema{ID: id}
 	var t string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT type, text, canonical FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&t, &out.Text, &out.Canonical)
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT type, text, canonical FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&t, &out.Text, &out.Canonical)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Schema{}, fmt.Errorf("reading schema %d: %w", id, &NotFoundError{What: "schema", ID: id})
 	}
@@ -602,7 +578,7 @@ func (s *Store) SubjectVersions(ctx context.Context, id int, deleted bool) ([]Su
 	if _, err := s.Schema(ctx, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT subject, version FROM `+VersionsTable+` WHERE schema_id = ? AND (deleted = 0 OR ?) ORDER BY subject, version`), id, deleted)
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT subject, version FROM `+VersionsTable+` WHERE schema_id = ? AND (deleted = 0 OR ?) ORDER BY subject, version`), id, deleted)
 	if err != nil {
 		return nil, fmt.Errorf("listing the versions of schema %d: %w", id, err)
 	}
@@ -636,7 +612,7 @@ func (s *Store) ReferencedBy(ctx context.Context, subject string, version int) (
 }
 
 func (s *Store) referencedBy(ctx context.Context, q querier, subject string, version int) ([]int, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT DISTINCT r.schema_id FROM `+ReferencesTable+` r
+	rows, err := q.QueryContext(ctx, s.db.Rebind(`SELECT DISTINCT r.schema_id FROM `+ReferencesTable+` r
 WHERE r.ref_subject = ? AND r.ref_version = ?
 AND EXISTS (SELECT 1 FROM `+VersionsTable+` v WHERE v.schema_id = r.schema_id AND v.deleted = 0) ORDER BY r.schema_id`), subject, version)
 	if err != nil {
@@ -666,7 +642,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string, permanent boo
 			return err
 		}
 		var live, all int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(1 - deleted), 0), COUNT(*) FROM `+VersionsTable+` WHERE subject = ?`), subject).Scan(&live, &all); err != nil {
+		if err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT COALESCE(SUM(1 - deleted), 0), COUNT(*) FROM `+VersionsTable+` WHERE subject = ?`), subject).Scan(&live, &all); err != nil {
 			return err
 		}
 		switch {
@@ -678,7 +654,7 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string, permanent boo
 			return &SoftDeletedError{Subject: subject}
 		}
 		var err error
-		out, err = scanInts(tx.QueryContext(ctx, s.q(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, permanent))
+		out, err = scanInts(tx.QueryContext(ctx, s.db.Rebind(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND (deleted = 0 OR ?) ORDER BY version`), subject, permanent))
 		if err != nil {
 			return err
 		}
@@ -692,10 +668,10 @@ func (s *Store) DeleteSubject(ctx context.Context, subject string, permanent boo
 			}
 		}
 		if permanent {
-			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+VersionsTable+` WHERE subject = ?`), subject)
+			_, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+VersionsTable+` WHERE subject = ?`), subject)
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ?`), subject); err != nil {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ?`), subject); err != nil {
 			return err
 		}
 		return s.dropSettings(ctx, tx, subject)
@@ -757,10 +733,10 @@ func (s *Store) DeleteVersion(ctx context.Context, subject string, version int, 
 		}
 		out = v.Version
 		if permanent {
-			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), subject, v.Version)
+			_, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+VersionsTable+` WHERE subject = ? AND version = ?`), subject, v.Version)
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ? AND version = ?`), subject, v.Version); err != nil {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`UPDATE `+VersionsTable+` SET deleted = 1 WHERE subject = ? AND version = ?`), subject, v.Version); err != nil {
 			return err
 		}
 		if err := s.subjectExists(ctx, tx, subject, false); err != nil {
@@ -782,7 +758,7 @@ func (s *Store) DeleteVersion(ctx context.Context, subject string, version int, 
 // its last live version) does in Confluent.
 func (s *Store) dropSettings(ctx context.Context, tx *sql.Tx, subject string) error {
 	for _, table := range []string{ConfigTable, ModeTable} {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE subject = ?`), subject); err != nil {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+table+` WHERE subject = ?`), subject); err != nil {
 			return err
 		}
 	}
@@ -804,7 +780,7 @@ func (s *Store) writable(ctx context.Context, q querier, subject string) error {
 // setting reads a subject's row of the config or mode table; ok is false when there is none.
 func (s *Store) setting(ctx context.Context, q querier, table, column, subject string) (string, bool, error) {
 	var v string
-	err := q.QueryRowContext(ctx, s.q(`SELECT `+column+` FROM `+table+` WHERE subject = ?`), subject).Scan(&v)
+	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT `+column+` FROM `+table+` WHERE subject = ?`), subject).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -812,7 +788,7 @@ func (s *Store) setting(ctx context.Context, q querier, table, column, subject s
 }
 
 func (s *Store) setSetting(ctx context.Context, table, column, subject, value string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO `+table+` (subject, `+column+`) VALUES (?, ?)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+table+` (subject, `+column+`) VALUES (?, ?)
 ON CONFLICT (subject) DO UPDATE SET `+column+` = excluded.`+column), subject, value)
 	return err
 }
@@ -855,7 +831,7 @@ func (s *Store) DeleteConfig(ctx context.Context, subject string) (schema.Level,
 	if err != nil {
 		return "", fmt.Errorf("deleting the compatibility level of %s: %w", describe(subject), err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+ConfigTable+` WHERE subject = ?`), subject); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+ConfigTable+` WHERE subject = ?`), subject); err != nil {
 		return "", fmt.Errorf("deleting the compatibility level of %s: %w", describe(subject), err)
 	}
 	return prev, nil
@@ -907,7 +883,7 @@ func (s *Store) SetMode(ctx context.Context, subject string, mode Mode, force bo
 		if subject != "" {
 			query, args = query+` AND subject = ?`, []any{subject}
 		}
-		if err := s.db.QueryRowContext(ctx, s.q(query), args...).Scan(&n); err != nil {
+		if err := s.db.QueryRowContext(ctx, s.db.Rebind(query), args...).Scan(&n); err != nil {
 			return fmt.Errorf("setting the mode of %s: %w", describe(subject), err)
 		}
 		if n > 0 {
@@ -932,7 +908,7 @@ func (s *Store) DeleteMode(ctx context.Context, subject string) (Mode, error) {
 	if err != nil {
 		return "", fmt.Errorf("deleting the mode of %s: %w", describe(subject), err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM `+ModeTable+` WHERE subject = ?`), subject); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM `+ModeTable+` WHERE subject = ?`), subject); err != nil {
 		return "", fmt.Errorf("deleting the mode of %s: %w", describe(subject), err)
 	}
 	return prev, nil
