@@ -159,8 +159,19 @@ type Pipeline struct {
 	Topics []string
 	// Start is where to begin when the table holds no offsets yet: "earliest" (default) or "latest" (yaml: start).
 	Start string
-	// Format is the record format; only "json" (default) is implemented (yaml: format).
+	// Format is the record format (yaml: format): "json" (default), or a registry-framed format, "avro",
+	// "protobuf" or "jsonschema", whose records carry the id of their schema in the schema registry (a zero
+	// byte, a 4-byte big-endian id and, for protobuf, the message indexes) and whose columns follow the
+	// registry subject's schema.
 	Format string
+	// Subject is the registry subject whose schemas the table follows, for registry formats; it defaults to
+	// TOPIC-value for the first topic, Confluent's topic name strategy (yaml: subject).
+	Subject string
+	// SchemaChange is what a registry-format pipeline does with a record whose schema the table cannot take
+	// (a narrowed type, a field whose type changed): "pause" (default) stops the pipeline before it with a
+	// status naming the change, "reject" sends the record to the rejected records like any other rejection
+	// (yaml: schema_change).
+	SchemaChange string
 	// Group is the Kafka consumer group; it defaults to "bigfather-" + Name (yaml: group).
 	Group string
 	// Table is the destination table (yaml: table).
@@ -182,6 +193,25 @@ type Pipeline struct {
 	// table's commit covers it; 0 (the default) sends none (yaml: probe).
 	Probe time.Duration
 }
+
+// Registry reports whether the pipeline's format is registry-framed (avro, protobuf, jsonschema).
+func (p *Pipeline) Registry() bool {
+	return p.Format == FormatAvro || p.Format == FormatProtobuf || p.Format == FormatJSONSchema
+}
+
+// Record formats (Pipeline.Format).
+const (
+	FormatJSON       = "json"
+	FormatAvro       = "avro"
+	FormatProtobuf   = "protobuf"
+	FormatJSONSchema = "jsonschema"
+)
+
+// Schema change policies (Pipeline.SchemaChange).
+const (
+	SchemaChangePause  = "pause"
+	SchemaChangeReject = "reject"
+)
 
 // Table describes a destination Iceberg table.
 type Table struct {

@@ -32,8 +32,8 @@ func TestLoadValid(t *testing.T) {
 				Name:   "game-events",
 				Topics: []string{"game.events", "game.events.v2"},
 				Start:  "latest",
-				Format: "json",
-				Group:  "bf-games",
+				Format: "json", SchemaChange: "pause",
+				Group: "bf-games",
 				Table: Table{
 					Name:        "staging.game_events",
 					PartitionBy: []string{"day(event_time)", "bucket(16, player_id)", "truncate(10, country)", "level", "hour(_ingested_at)"},
@@ -63,8 +63,8 @@ func TestLoadValid(t *testing.T) {
 				Name:   "sessions",
 				Topics: []string{"sessions"},
 				Start:  "earliest",
-				Format: "json",
-				Group:  "bigfather-sessions",
+				Format: "json", SchemaChange: "pause",
+				Group: "bigfather-sessions",
 				Table: Table{
 					Name:    "staging.sessions",
 					Columns: []Column{{Name: "session_id", Type: TypeString}},
@@ -215,7 +215,7 @@ pipelines:
     colums: []
     topics: [game.events]
     table: {name: staging.game_events, columns: [{name: a, type: string}]}
-`, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness, probe)`},
+`, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, subject, schema_change, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness, probe)`},
 		{"unknown top-level key", "warehous: /tmp\n" + minimal,
 			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines)`},
 		{"integer expected", minimal + "    commit:\n      interval: 5s\n      max_rows: lots\n",
@@ -308,8 +308,12 @@ pipelines:
 			`bad.yaml:1: kafka: expected a mapping, got a list`},
 		{"boolean expected", minimal + "        - {name: level, type: int, required: yes}\n",
 			`bad.yaml:8: pipelines[0].table.columns[1].required: expected true or false, got "yes"`},
-		{"format not supported yet", minimal + "    format: avro\n",
-			`bad.yaml:8: pipelines[0].format: format "avro" is not supported yet (supported: json)`},
+		{"registry format with columns", minimal + "    format: avro\n",
+			`bad.yaml:7: pipelines[0].table.columns: format avro takes its columns from the registry subject "game.events-value"; remove table.columns`},
+		{"subject without a registry format", minimal + "    subject: x-value\n",
+			`bad.yaml:8: pipelines[0].subject: subject is only for registry formats (avro, protobuf, jsonschema); format is "json"`},
+		{"unknown schema change", minimal + "    schema_change: ignore\n",
+			`bad.yaml:8: pipelines[0].schema_change: unknown schema_change "ignore" (expected pause or reject)`},
 		{"unknown format", minimal + "    format: xml\n",
 			`bad.yaml:8: pipelines[0].format: unknown format "xml" (expected one of: json, avro, protobuf, jsonschema)`},
 		{"unknown start", minimal + "    start: beginning\n",

@@ -67,6 +67,8 @@ var pipelineKeys = []key[Pipeline]{
 	{name: "topics", required: true, decode: set(list(str), func(p *Pipeline) *[]string { return &p.Topics })},
 	{name: "start", def: "earliest", decode: set(str, func(p *Pipeline) *string { return &p.Start })},
 	{name: "format", def: "json", decode: set(str, func(p *Pipeline) *string { return &p.Format })},
+	{name: "subject", decode: set(str, func(p *Pipeline) *string { return &p.Subject })},
+	{name: "schema_change", def: "pause", decode: set(str, func(p *Pipeline) *string { return &p.SchemaChange })},
 	{name: "group", decode: set(str, func(p *Pipeline) *string { return &p.Group })},
 	{name: "table", required: true, decode: set(mapping(tableKeys), func(p *Pipeline) *Table { return &p.Table })},
 	{name: "commit", def: "{}", decode: set(mapping(commitKeys), func(p *Pipeline) *Commit { return &p.Commit })},

@@ -336,19 +336,16 @@ func (v *validator) pipeline(p *Pipeline, path string) {
 	if p.Start != "earliest" && p.Start != "latest" {
 		v.fail(path+".start", "unknown start position %q (expected one of: earliest, latest)", p.Start)
 	}
-	switch {
-	case p.Format == "json":
-	case slices.Contains(formats, p.Format):
-		v.fail(path+".format", "format %q is not supported yet (supported: json)", p.Format)
-	default:
+	if !slices.Contains(formats, p.Format) {
 		v.fail(path+".format", "unknown format %q (expected one of: %s)", p.Format, strings.Join(formats, ", "))
 	}
+	v.registryFormat(p, path)
 	if p.Group == "" {
 		p.Group = "bigfather-" + p.Name
 	}
 	// With definitions, the schemas decide which fields exist. Definitions
 	// that failed to decode count as configured, to not blame the columns.
-	defs := p.Definitions.Enabled() || v.broken(path+".definitions")
+	defs := p.Definitions.Enabled() || v.broken(path+".definitions") || p.Registry()
 	v.table(&p.Table, path+".table", defs)
 	v.commit(p.Commit, path+".commit")
 	v.quality(p, path, defs)
@@ -521,4 +518,30 @@ func orList(ts []ColumnType) string {
 		return string(ts[len(ts)-1])
 	}
 	return s + " or " + string(ts[len(ts)-1])
+}
+
+// registryFormat checks the keys of registry-framed formats: the subject, the schema change policy, and that
+// the columns come from the schema rather than the config.
+func (v *validator) registryFormat(p *Pipeline, path string) {
+	if p.SchemaChange == "" {
+		p.SchemaChange = SchemaChangePause
+	}
+	if p.SchemaChange != SchemaChangePause && p.SchemaChange != SchemaChangeReject {
+		v.fail(path+".schema_change", "unknown schema_change %q (expected pause or reject)", p.SchemaChange)
+	}
+	if !p.Registry() {
+		if p.Subject != "" {
+			v.fail(path+".subject", "subject is only for registry formats (avro, protobuf, jsonschema); format is %q", p.Format)
+		}
+		return
+	}
+	if p.Subject == "" && len(p.Topics) > 0 {
+		p.Subject = p.Topics[0] + "-value"
+	}
+	if len(p.Table.Columns) > 0 {
+		v.fail(path+".table.columns", "format %s takes its columns from the registry subject %q; remove table.columns", p.Format, p.Subject)
+	}
+	if p.Definitions.Enabled() {
+		v.fail(path+".definitions", "format %s is validated by its registry schema; log definitions are for json", p.Format)
+	}
 }
