@@ -3,6 +3,8 @@ package config
 import "time"
 
 // Definitions are a pipeline's log definitions: one JSON Schema (draft 2020-12) per event type (yaml: definitions).
+// They come from files, from the schema registry, or both; an event type defined twice is an error when the
+// pipeline starts.
 type Definitions struct {
 	// SelectBy is the record field whose value picks the definition, default "event_type" (yaml: select_by).
 	SelectBy string
@@ -10,14 +12,29 @@ type Definitions struct {
 	// "title" (or, without one, the file name without .json) is the event type it defines; a "version"
 	// (integer) keyword at the top level is its version, default 1.
 	Files []string
+	// Registry takes definitions from the schema registry in the catalog database (yaml: registry).
+	Registry DefinitionsRegistry
 	// Unknown is what happens to an event type without a definition: "reject" (default) or "pass" (yaml: unknown).
 	Unknown string
 	// BaseDir is the directory Files are relative to (the config file's directory); not a YAML key.
 	BaseDir string
 }
 
-// Enabled reports whether log definitions are configured.
-func (d Definitions) Enabled() bool { return len(d.Files) > 0 }
+// Enabled reports whether log definitions are configured, from files or the schema registry.
+func (d Definitions) Enabled() bool { return len(d.Files) > 0 || d.Registry.Enabled() }
+
+// DefinitionsRegistry selects the schema registry subjects that are log definitions. Each subject named
+// SubjectPrefix + EVENT_TYPE defines EVENT_TYPE with its latest version, which must be a JSON Schema (schemaType
+// JSON) without references; that version's number is the definition's version. The subjects are read when
+// staging starts, so a new version takes effect at the next start. The registry lives in the catalog
+// database, so it needs a SQLite or Postgres catalog.
+type DefinitionsRegistry struct {
+	// SubjectPrefix starts the name of every definition subject, e.g. "game.definitions." (yaml: subject_prefix).
+	SubjectPrefix string
+}
+
+// Enabled reports whether definitions are taken from the registry.
+func (r DefinitionsRegistry) Enabled() bool { return r.SubjectPrefix != "" }
 
 // Limits bound a record before it is checked (yaml: limits).
 type Limits struct {

@@ -109,8 +109,14 @@ var commitKeys = []key[Commit]{
 
 var definitionsKeys = []key[Definitions]{
 	{name: "select_by", def: "event_type", decode: set(str, func(d *Definitions) *string { return &d.SelectBy })},
-	{name: "files", required: true, decode: set(list(str), func(d *Definitions) *[]string { return &d.Files })},
+	// files is required unless registry is set; Validate checks it.
+	{name: "files", decode: set(list(str), func(d *Definitions) *[]string { return &d.Files })},
+	{name: "registry", decode: set(mapping(definitionsRegistryKeys), func(d *Definitions) *DefinitionsRegistry { return &d.Registry })},
 	{name: "unknown", def: "reject", decode: set(str, func(d *Definitions) *string { return &d.Unknown })},
+}
+
+var definitionsRegistryKeys = []key[DefinitionsRegistry]{
+	{name: "subject_prefix", required: true, decode: set(str, func(r *DefinitionsRegistry) *string { return &r.SubjectPrefix })},
 }
 
 var limitsKeys = []key[Limits]{

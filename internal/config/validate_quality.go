@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -90,8 +91,16 @@ func (v *validator) definitions(d Definitions, path string) {
 	if !d.Enabled() && !v.present(path) {
 		return
 	}
-	if len(d.Files) == 0 && !v.broken(path) {
-		v.fail(path+".files", "at least one definition file is required")
+	fromRegistry := d.Registry.Enabled() || v.present(path+".registry") || v.broken(path+".registry")
+	switch {
+	case len(d.Files) > 0 || fromRegistry || v.broken(path):
+	case v.present(path + ".files"):
+		v.fail(path+".files", "at least one definition file is required (or take the definitions from the schema registry with definitions.registry)")
+	default:
+		v.fail(path+".files", "missing required key (or take the definitions from the schema registry with definitions.registry)")
+	}
+	if fromRegistry {
+		v.definitionsRegistry(d.Registry, path+".registry")
 	}
 	for i, file := range d.Files {
 		fp := fmt.Sprintf("%s.files[%d]", path, i)
@@ -106,6 +115,24 @@ func (v *validator) definitions(d Definitions, path string) {
 	}
 	if d.Unknown != "reject" && d.Unknown != "pass" && !v.broken(path+".unknown") {
 		v.fail(path+".unknown", "unknown %q (expected reject or pass)", d.Unknown)
+	}
+}
+
+// definitionsRegistry checks the registry source of definitions: a subject prefix, and a catalog database
+// for the registry to live in.
+func (v *validator) definitionsRegistry(r DefinitionsRegistry, path string) {
+	if !v.broken(path+".subject_prefix") && strings.TrimSpace(r.SubjectPrefix) == "" {
+		v.fail(path+".subject_prefix", "must not be empty (subjects are named PREFIX + EVENT_TYPE)")
+	}
+	if v.broken(path) {
+		return
+	}
+	switch u, err := url.Parse(v.c.Catalog.URI); {
+	case err != nil:
+		// catalog.uri reports it.
+	case u.Scheme == "http" || u.Scheme == "https":
+		v.fail(path, "the schema registry lives in the catalog database, which a REST catalog does not give; "+
+			"use a sqlite:// or postgres:// catalog.uri, or definitions.files")
 	}
 }
 
@@ -316,7 +343,7 @@ func (v *validator) routes(p *Pipeline, path string) {
 			}
 		case hasTypes && !p.Definitions.Enabled():
 			if !v.broken(path + ".definitions") {
-				v.fail(rp+".event_types", "event_types needs definitions (set definitions.files)")
+				v.fail(rp+".event_types", "event_types needs definitions (set definitions.files or definitions.registry)")
 			}
 		case hasTypes:
 			v.eventTypes(r.EventTypes, rp+".event_types")
