@@ -24,6 +24,7 @@ const (
 	ViaAnonymous = "anonymous"
 	ViaSession   = "session"
 	ViaToken     = "token"
+	ViaBasic     = "basic"
 )
 
 // CookieName is the session cookie; CSRFHeader is the header a session's mutating requests carry its CSRF
@@ -33,10 +34,10 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
-// Authenticator identifies the callers of the HTTP surface by bearer token or session cookie, logs users in
-// and out, and guards mutating requests against cross-site forgery. It keeps no per-session state: a session
-// is a signed cookie, so processes that share the session secret accept each other's sessions. It is safe for
-// concurrent use.
+// Authenticator identifies the callers of the HTTP surface by bearer token, Basic credentials or session
+// cookie, logs users in and out, and guards mutating requests against cross-site forgery. It keeps no
+// per-session state: a session is a signed cookie, so processes that share the session secret accept each
+// other's sessions. It is safe for concurrent use.
 type Authenticator struct {
 	users  map[string]*user
 	tokens []token
@@ -50,6 +51,9 @@ type Authenticator struct {
 	dummyOnce sync.Once
 	dummyHash []byte // compared against for unknown names, so timing does not tell which names exist
 	dummyCost int
+
+	// verified remembers Basic credentials that passed a password check.
+	verified basicCache
 }
 
 type user struct {
@@ -109,6 +113,7 @@ func New(cfg config.Auth, opts ...Option) (*Authenticator, error) {
 	a.cookieKey = derive(secret, "bigfather session cookie v1")
 	a.csrfKey = derive(secret, "bigfather csrf token v1")
 	a.stampKey = derive(secret, "bigfather password stamp v1")
+	a.verified.key = derive(secret, "bigfather basic credentials v1")
 
 	names := map[string]string{}
 	unique := func(path, name string) error {
@@ -171,17 +176,20 @@ func (a *Authenticator) stamp(hash string) []byte {
 // Enabled reports whether any user or token is configured; without, every caller is an anonymous admin.
 func (a *Authenticator) Enabled() bool { return len(a.users) > 0 || len(a.tokens) > 0 }
 
-// Identify returns the caller of r. With authentication off it is the anonymous admin. A bearer token
-// (Authorization: Bearer TOKEN) wins over a session cookie. A request without credentials is an identity with
-// role None and no error; credentials that are wrong (an unknown token, a session cookie that is expired,
-// forged, or of a user no longer configured or whose password changed) are an error, which the caller answers
-// with 401. A session's role is the one its user has in the config now. No error repeats a credential.
+// Identify returns the caller of r. With authentication off it is the anonymous admin. An Authorization header
+// wins over a session cookie: a bearer token (Bearer TOKEN), or HTTP Basic credentials (Basic
+// base64(NAME:PASSWORD)) as schema-registry and other HTTP clients send them, which are either a configured
+// user's name and password (checked and throttled as a login is, see Login) or, with any name, a token as the
+// password. A request without credentials is an identity with role None and no error; credentials that are
+// wrong (an unknown token, a wrong name or password, a session cookie that is expired, forged, or of a user no
+// longer configured or whose password changed) are an error, which the caller answers with 401. A session's
+// role is the one its user has in the config now. No error repeats a credential.
 func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 	if !a.Enabled() {
 		return Identity{Name: "anonymous", Role: Admin, Via: ViaAnonymous}, nil
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
-		return a.bearer(h)
+		return a.authorization(r, h)
 	}
 	c, err := r.Cookie(CookieName)
 	if err != nil || c.Value == "" {
@@ -194,20 +202,37 @@ func (a *Authenticator) Identify(r *http.Request) (Identity, error) {
 	return Identity{Name: u.name, Role: u.role, Via: ViaSession}, nil
 }
 
-// bearer identifies the token of an Authorization header, comparing SHA-256 digests in constant time.
-func (a *Authenticator) bearer(header string) (Identity, error) {
-	scheme, tok, spaced := strings.Cut(strings.TrimSpace(header), " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		// Name the scheme only when it looks like one (Basic, Digest): a bare token must not be echoed.
-		if !spaced || len(scheme) > 12 || strings.ContainsFunc(scheme, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') }) {
-			return Identity{}, errors.New("unsupported Authorization header (expected Bearer TOKEN)")
-		}
-		return Identity{}, fmt.Errorf("unsupported Authorization scheme %s (expected Bearer TOKEN)", scheme)
+// authorization identifies the caller of an Authorization header, Bearer or Basic.
+func (a *Authenticator) authorization(r *http.Request, header string) (Identity, error) {
+	scheme, rest, spaced := strings.Cut(strings.TrimSpace(header), " ")
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return a.bearer(rest)
+	case strings.EqualFold(scheme, "Basic"):
+		return a.basic(r, rest)
+	case !spaced || len(scheme) > 12 || strings.ContainsFunc(scheme, func(r rune) bool { return (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') }):
+		// Name the scheme only when it looks like one (Digest, Negotiate): a bare token must not be echoed.
+		return Identity{}, errors.New("unsupported Authorization header (expected Bearer TOKEN or Basic credentials)")
+	default:
+		return Identity{}, fmt.Errorf("unsupported Authorization scheme %s (expected Bearer TOKEN or Basic credentials)", scheme)
 	}
+}
+
+// bearer identifies a bearer token.
+func (a *Authenticator) bearer(tok string) (Identity, error) {
 	tok = strings.TrimSpace(tok)
 	if tok == "" {
 		return Identity{}, errors.New("empty bearer token")
 	}
+	t := a.token(tok)
+	if t == nil {
+		return Identity{}, errors.New("unknown bearer token")
+	}
+	return Identity{Name: t.name, Role: t.role, Via: ViaToken}, nil
+}
+
+// token returns the configured token tok, or nil, comparing SHA-256 digests in constant time.
+func (a *Authenticator) token(tok string) *token {
 	d := sha256.Sum256([]byte(tok))
 	var found *token
 	for i := range a.tokens {
@@ -215,10 +240,7 @@ func (a *Authenticator) bearer(header string) (Identity, error) {
 			found = &a.tokens[i]
 		}
 	}
-	if found == nil {
-		return Identity{}, errors.New("unknown bearer token")
-	}
-	return Identity{Name: found.name, Role: found.role, Via: ViaToken}, nil
+	return found
 }
 
 // CheckMutation guards a request that may change something (any method but GET, HEAD, OPTIONS and TRACE)

@@ -66,6 +66,17 @@ func (l *limiter) begin(client string, now time.Time) (wait time.Duration, ok bo
 	return 0, true
 }
 
+// blockedFor reports whether client is refused at now and for how long; unlike begin it reserves nothing.
+func (l *limiter) blockedFor(client string, now time.Time) (wait time.Duration, blocked bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.clients[client]
+	if c == nil || !now.Before(c.blocked) {
+		return 0, false
+	}
+	return c.blocked.Sub(now), true
+}
+
 // end records how an attempt begun for client ended.
 func (l *limiter) end(client string, now time.Time, o outcome) {
 	l.mu.Lock()

@@ -1,5 +1,6 @@
 // Package auth identifies the callers of the HTTP surface and what they may do: configured users (bcrypt
-// password hashes, sessions by cookie) and bearer tokens, each with a role.
+// password hashes, sessions by cookie or HTTP Basic credentials) and bearer tokens (also accepted as the
+// password of Basic credentials), each with a role.
 package auth
 
 import (
@@ -45,8 +46,9 @@ type Identity struct {
 	// Name is the user or token name; "anonymous" when authentication is off.
 	Name string `json:"name"`
 	Role Role   `json:"-"`
-	// Via says how the caller was identified: "anonymous" (authentication off), "session" (cookie) or
-	// "token" (bearer).
+	// Via says how the caller was identified: "anonymous" (authentication off), "session" (cookie), "token"
+	// (a bearer token, or a token as the password of Basic credentials) or "basic" (a user's name and password
+	// as Basic credentials).
 	Via string `json:"via"`
 }
 
