@@ -32,6 +32,10 @@
 // without allocating. Keywords outside the supported set are refused, never ignored. Property order is
 // kept from the file (fastjson visits members in order), which fixes the column order.
 //
+// Definitions may also be given in memory (WithDefinitions), as the caller read them from the schema
+// registry: the same text under the same rules, with the event type and version the caller gives. They come
+// after the files. The package does not read the registry itself.
+//
 // Types map to columns: string → string (format date-time → timestamp, date → date), integer → long,
 // number → double, boolean → boolean, object and array → string holding compact JSON text; ["T", "null"]
 // is a nullable T; without "type" the type of const or enum values counts. Declared columns win when their
@@ -124,11 +128,12 @@ func (v *Violation) Error() string { return v.Code + ": " + v.Reason }
 
 // DefinitionInfo describes one loaded log definition, for reports.
 type DefinitionInfo struct {
-	// EventType is the select_by value the definition applies to (the schema's title, or the file name).
+	// EventType is the select_by value the definition applies to (the schema's title, or the file name; the
+	// DefinitionSource's EventType).
 	EventType string
-	// Version is the schema's top-level "version", 1 when absent.
+	// Version is the schema's top-level "version", 1 when absent; the DefinitionSource's Version.
 	Version int
-	// File is the file as named in the config.
+	// File is the file as named in the config, or the Origin of a DefinitionSource.
 	File string
 	// Fields are the top-level properties in the order the file lists them.
 	Fields []string
@@ -180,10 +185,44 @@ type shared struct {
 	passUnknown bool
 }
 
+// DefinitionSource is a log definition given as text rather than as a file, such as the latest version of a
+// schema registry subject. Its event type and version are given here: the schema's title and "version"
+// keyword do not change them.
+type DefinitionSource struct {
+	// EventType is the select_by value the definition applies to; required.
+	EventType string
+	// Version is the definition's version, at least 1.
+	Version int
+	// Origin says where the text came from, e.g. "registry subject game.definitions.purchase, version 3": it
+	// names the definition in errors and is DefinitionInfo.File. Empty means "event type EVENT_TYPE".
+	Origin string
+	// Schema is the JSON Schema text (draft 2020-12), held to the same rules as a definition file.
+	Schema []byte
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	sources []DefinitionSource
+}
+
+// WithDefinitions adds log definitions given in memory, after the pipeline's definition files and in the
+// order given. An event type defined twice, by two sources or by a source and a file, is an error. A pipeline
+// whose definitions.registry is set needs at least one: New does not read the registry itself.
+func WithDefinitions(sources ...DefinitionSource) Option {
+	return func(o *options) { o.sources = append(o.sources, sources...) }
+}
+
 // New compiles the checks of pipeline p: its table columns, log definitions (files relative to
-// p.Definitions.BaseDir), limits and cleansing rules. Errors name the file and the problem.
-func New(p *config.Pipeline) (*Checker, error) {
-	s, err := compile(p)
+// p.Definitions.BaseDir, then those given with WithDefinitions), limits and cleansing rules. Errors name the
+// file (or the source's origin) and the problem.
+func New(p *config.Pipeline, opts ...Option) (*Checker, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := compile(p, o)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,8 @@ type column struct {
 type definition struct {
 	name    string
 	version int
-	file    string
+	file    string // the file as named in the config, or the origin of a DefinitionSource
+	named   string // what gave the definition its name, for messages
 	root    *node
 	props   []defProp // the top-level properties in file order
 	propOf  []int     // per column: index into props, -1 when the definition does not declare it
@@ -215,8 +216,8 @@ func (n *node) resolveType() (t typeSet, f format, nullable bool) {
 	return t, f, nullable
 }
 
-// compile builds the shared checks of pipeline p.
-func compile(p *config.Pipeline) (*shared, error) {
+// compile builds the shared checks of pipeline p, with the in-memory definitions of o.
+func compile(p *config.Pipeline, o options) (*shared, error) {
 	s := &shared{index: map[string]int{}, selectCol: -1}
 	s.maxBytes = p.Limits.MaxRecordBytes
 	if s.maxBytes <= 0 {
@@ -237,8 +238,8 @@ func compile(p *config.Pipeline) (*shared, error) {
 		s.index[c.Name] = len(s.cols)
 		s.cols = append(s.cols, column{name: c.Name, typ: c.Type, kind: k, required: c.Required, explicit: true})
 	}
-	if p.Definitions.Enabled() {
-		if err := s.loadDefinitions(p.Definitions); err != nil {
+	if p.Definitions.Enabled() || len(o.sources) > 0 {
+		if err := s.loadDefinitions(p.Definitions, o.sources); err != nil {
 			return nil, err
 		}
 	}
@@ -333,8 +334,9 @@ var (
 	reservedColumns = []string{"_topic", "_partition", "_offset", "_kafka_timestamp", "_ingested_at"}
 )
 
-// loadDefinitions loads, checks and compiles the definition files and adds their properties as columns.
-func (s *shared) loadDefinitions(d config.Definitions) error {
+// loadDefinitions loads, checks and compiles the definition files, then the in-memory sources, and adds their
+// properties as columns.
+func (s *shared) loadDefinitions(d config.Definitions, sources []DefinitionSource) error {
 	s.selectBy = d.SelectBy
 	if s.selectBy == "" {
 		s.selectBy = "event_type"
@@ -363,17 +365,21 @@ func (s *shared) loadDefinitions(d config.Definitions) error {
 		if err != nil {
 			return fmt.Errorf("definition %q: %v", file, err)
 		}
-		if prev, dup := s.defs[def.name]; dup {
-			return fmt.Errorf("definition %q: event type %q is also defined by %q", file, def.name, prev.file)
-		}
-		if err := s.checkSelect(def); err != nil {
-			return fmt.Errorf("definition %q: %v", file, err)
-		}
-		if err := s.addColumns(def); err != nil {
+		if err := s.addDefinition(def); err != nil {
 			return err
 		}
-		s.defs[def.name] = def
-		s.defList = append(s.defList, def)
+	}
+	if d.Registry.Enabled() && len(sources) == 0 {
+		return fmt.Errorf("definitions.registry: no definitions were loaded for subject prefix %q (the caller reads them from the schema registry and passes them with WithDefinitions)", d.Registry.SubjectPrefix)
+	}
+	for _, src := range sources {
+		def, err := compileSource(src)
+		if err != nil {
+			return err
+		}
+		if err := s.addDefinition(def); err != nil {
+			return err
+		}
 	}
 	names := make([]string, 0, len(s.defList))
 	for _, def := range s.defList {
@@ -406,6 +412,47 @@ func (s *shared) loadDefinitions(d config.Definitions) error {
 	return nil
 }
 
+// compileSource checks and compiles a definition given in memory: its event type and version are the
+// source's, whatever its title and version keyword say.
+func compileSource(src DefinitionSource) (*definition, error) {
+	label := src.Origin
+	if label == "" {
+		label = "event type " + src.EventType
+	}
+	switch {
+	case src.EventType == "":
+		return nil, fmt.Errorf("definition %q: no event type", label)
+	case src.Version < 1:
+		return nil, fmt.Errorf("definition %q: version must be a positive integer, got %d", label, src.Version)
+	}
+	loc := "https://bigfather.invalid/definitions/" + url.PathEscape(src.EventType) + ".json"
+	if _, err := compileOracleAt(loc, src.Schema, false); err != nil {
+		return nil, fmt.Errorf("definition %q: %v", label, err)
+	}
+	def, err := compileDefinition(label, src.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("definition %q: %v", label, err)
+	}
+	def.name, def.version, def.named = src.EventType, src.Version, "the event type it was given for"
+	return def, nil
+}
+
+// addDefinition checks a compiled definition against those already loaded and adds it with its columns.
+func (s *shared) addDefinition(def *definition) error {
+	if prev, dup := s.defs[def.name]; dup {
+		return fmt.Errorf("definition %q: event type %q is also defined by %q", def.file, def.name, prev.file)
+	}
+	if err := s.checkSelect(def); err != nil {
+		return fmt.Errorf("definition %q: %v", def.file, err)
+	}
+	if err := s.addColumns(def); err != nil {
+		return err
+	}
+	s.defs[def.name] = def
+	s.defList = append(s.defList, def)
+	return nil
+}
+
 // checkSelect checks that a definition can select its own records.
 func (s *shared) checkSelect(def *definition) error {
 	i, ok := def.root.propIndex[s.selectBy]
@@ -418,7 +465,7 @@ func (s *shared) checkSelect(def *definition) error {
 	n := def.root.props[i].node
 	for cur := n; cur != nil; cur = cur.ref {
 		if cur.isConst && cur.enum[0].kind == jString && string(cur.enum[0].s) != def.name {
-			return fmt.Errorf("property %q is const %s but the definition is for event type %q (its title)", s.selectBy, cur.enum[0].text, def.name)
+			return fmt.Errorf("property %q is const %s but the definition is for event type %q (%s)", s.selectBy, cur.enum[0].text, def.name, def.named)
 		}
 	}
 	return nil
@@ -542,15 +589,19 @@ func describeType(t typeSet, f format) string {
 // otherwise), which rejects schemas that are not valid against the meta-schema. assertFormat turns the
 // format keyword into an assertion, as Check treats it.
 func compileOracle(path string, data []byte, assertFormat bool) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("not valid JSON: %v", err)
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	loc := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	return compileOracleAt((&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), data, assertFormat)
+}
+
+// compileOracleAt is compileOracle for a schema at the URL loc.
+func compileOracleAt(loc string, data []byte, assertFormat bool) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("not valid JSON: %v", err)
+	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	if assertFormat {
@@ -591,7 +642,7 @@ func compileDefinition(file string, data []byte) (*definition, error) {
 	if dv := top.Get("$defs"); dv != nil && dv.Type() == fastjson.TypeObject {
 		sc.defsObj = dv.GetObject()
 	}
-	def := &definition{file: file, version: 1}
+	def := &definition{file: file, version: 1, named: "its title"}
 	def.name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	if t := top.Get("title"); t != nil && t.Type() == fastjson.TypeString && len(t.GetStringBytes()) > 0 {
 		def.name = string(t.GetStringBytes())
