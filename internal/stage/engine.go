@@ -123,7 +123,7 @@ func newEngine(ctx context.Context, opts Options) (*engine, error) {
 	e := &engine{p: p, log: opts.Logger.With("pipeline", p.Name), m: opts.Metrics, health: opts.Health, lk: opts.Lake,
 		writer: uuid.NewString(), pending: map[uint64]pendingID{}, dlqTopic: p.OnReject.DLQTopic}
 	var err error
-	if e.check, err = quality.New(p); err != nil {
+	if e.check, err = quality.New(p, quality.WithDefinitions(opts.Definitions...)); err != nil {
 		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
 	base := e.check.Columns()

@@ -46,6 +46,9 @@ type Options struct {
 	SessionTimeout time.Duration
 	// ClientOptions are extra franz-go options.
 	ClientOptions []kgo.Opt
+	// Definitions are log definitions given in memory, after the pipeline's definition files: those the caller
+	// read from the schema registry for Pipeline.Definitions.Registry.
+	Definitions []quality.DefinitionSource
 }
 
 func (o *Options) defaults() {
