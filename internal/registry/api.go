@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/bigfather/bigfather/internal/registry/schema"
 )
@@ -97,10 +96,6 @@ type rawText string
 type api struct {
 	store *Store
 	cfg   apiConfig
-	// registering serializes registrations, so that two new schemas are not both checked against the same
-	// latest version and both registered. It covers this process only: the store does not check
-	// compatibility inside its transaction.
-	registering sync.Mutex
 }
 
 // NewHandler returns the Confluent-compatible REST API of the registry kept by store, serving the root paths
@@ -257,6 +252,8 @@ func (a *api) apiErr(r *http.Request, err error) *apiError {
 		np  *NotPermittedError
 		idm *IDMismatchError
 		iv  *InvalidVersionError
+		irs *InvalidRuleSetError
+		inc *IncompatibleError
 	)
 	switch {
 	case errors.As(err, &nf):
@@ -293,6 +290,10 @@ func (a *api) apiErr(r *http.Request, err error) *apiError {
 		return &apiError{http.StatusUnprocessableEntity, CodeIDDoesNotMatch, idm.Reason}
 	case errors.As(err, &iv):
 		return invalidVersion(strconv.Itoa(iv.Version))
+	case errors.As(err, &irs):
+		return &apiError{http.StatusUnprocessableEntity, CodeInvalidRuleSet, irs.Error()}
+	case errors.As(err, &inc):
+		return &apiError{http.StatusConflict, CodeIncompatible, inc.Error()}
 	}
 	a.cfg.logger.Error("registry API: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return &apiError{http.StatusInternalServerError, CodeStoreError, "Error in the backend data store"}
@@ -360,9 +361,19 @@ type schemaRequest struct {
 	Schema     string             `json:"schema"`
 	SchemaType string             `json:"schemaType"`
 	References []schema.Reference `json:"references"`
+	// Metadata and RuleSet are the schema's data contract; absent, a registration carries over the latest
+	// version's and a lookup matches any.
+	Metadata *Metadata `json:"metadata"`
+	RuleSet  *RuleSet  `json:"ruleSet"`
 	// ID and Version are given only in IMPORT mode.
 	ID      int `json:"id"`
 	Version int `json:"version"`
+}
+
+// registration is the store's view of a parsed request under a subject.
+func (req schemaRequest) registration(subject string, p schema.Parsed) Registration {
+	return Registration{Subject: subject, Type: p.Type(), Text: req.Schema, Canonical: p.Canonical(), References: req.References,
+		Metadata: req.Metadata, RuleSet: req.RuleSet, ID: req.ID, Version: req.Version}
 }
 
 // resolveError carries an error of the store met while resolving a reference.
@@ -423,20 +434,22 @@ func (a *api) parseStored(ctx context.Context, v Version) (schema.Parsed, error)
 	return p, nil
 }
 
-// versionAnswer is a subject version as the API answers it: schemaType only when not AVRO, references only
-// when there are some.
+// versionAnswer is a subject version as the API answers it: schemaType only when not AVRO, references,
+// metadata and ruleSet only when there are some.
 type versionAnswer struct {
 	Subject    string             `json:"subject"`
 	Version    int                `json:"version"`
 	ID         int                `json:"id"`
 	SchemaType string             `json:"schemaType,omitempty"`
 	References []schema.Reference `json:"references,omitempty"`
+	Metadata   *Metadata          `json:"metadata,omitempty"`
+	RuleSet    *RuleSet           `json:"ruleSet,omitempty"`
 	Schema     string             `json:"schema"`
 }
 
 func answerVersion(v Version) versionAnswer {
 	return versionAnswer{Subject: v.Subject, Version: v.Version, ID: v.ID, SchemaType: typeField(v.Type),
-		References: v.References, Schema: v.Text}
+		References: v.References, Metadata: v.Metadata, RuleSet: v.RuleSet, Schema: v.Text}
 }
 
 // typeField is the schemaType of an answer: omitted for AVRO, as Confluent does.
@@ -457,7 +470,7 @@ func (a *api) lookup(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.store.Lookup(r.Context(), subject, p.Type(), p.Canonical(), req.References, flag(r, "deleted"))
+	v, err := a.store.Lookup(r.Context(), req.registration(subject, p), flag(r, "deleted"))
 	if err != nil {
 		return nil, err
 	}
@@ -512,9 +525,11 @@ func (a *api) referencedBy(r *http.Request) (any, error) {
 	return a.store.ReferencedBy(r.Context(), r.PathValue("subject"), n)
 }
 
-// register registers a schema: the same schema (canonical form, references) already under the subject keeps
-// its id and version; a new one must be compatible with the subject's versions at its effective level
-// (except in IMPORT mode, which copies another registry).
+// register registers a schema: the same schema (canonical form, references, data contract) already under
+// the subject keeps its id and version; a new one must be compatible with the subject's versions at its
+// effective level (except in IMPORT mode, which copies another registry). The check runs inside the store's
+// transaction, under the subject's lock, so it holds across every process sharing the database.
+// normalize=true is accepted: schemas are always compared in canonical form.
 func (a *api) register(r *http.Request) (any, error) {
 	ctx, subject := r.Context(), r.PathValue("subject")
 	mode, err := a.store.Mode(ctx, subject, true)
@@ -528,33 +543,19 @@ func (a *api) register(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if req.ID == 0 && req.Version == 0 {
-		v, err := a.store.Lookup(ctx, subject, p.Type(), p.Canonical(), req.References, false)
-		if err == nil {
-			return map[string]int{"id": v.ID}, nil
+	reg := req.registration(subject, p)
+	reg.Check = func(level schema.Level, previous []Version, resolve schema.Resolver) ([]string, error) {
+		parsed := make([]schema.Parsed, 0, len(previous))
+		for _, v := range previous {
+			pv, err := schema.Parse(v.Type, v.Text, v.References, resolve)
+			if err != nil {
+				return nil, fmt.Errorf("parsing version %d of subject %q (schema %d): %w", v.Version, v.Subject, v.ID, err)
+			}
+			parsed = append(parsed, pv)
 		}
-		if c := CodeOf(err); c != CodeSubjectNotFound && c != CodeSchemaNotFound {
-			return nil, err
-		}
+		return schema.Check(level, p, parsed), nil
 	}
-	a.registering.Lock()
-	defer a.registering.Unlock()
-	if mode != Import {
-		level, err := a.store.Config(ctx, subject, true)
-		if err != nil {
-			return nil, err
-		}
-		msgs, err := a.check(ctx, subject, level, p, nil)
-		if err != nil {
-			return nil, err
-		}
-		if len(msgs) > 0 {
-			return nil, &apiError{http.StatusConflict, CodeIncompatible,
-				fmt.Sprintf("Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]", subject, strings.Join(msgs, ", "))}
-		}
-	}
-	v, _, err := a.store.Register(ctx, Registration{Subject: subject, Type: p.Type(), Text: req.Schema,
-		Canonical: p.Canonical(), References: req.References, ID: req.ID, Version: req.Version})
+	v, _, err := a.store.Register(ctx, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -697,16 +698,30 @@ func (a *api) schemaID(r *http.Request) (Schema, error) {
 	return a.store.Schema(r.Context(), int(id))
 }
 
+// schemaByID answers a schema by id, with its data contract, and with fetchMaxId=true the highest id given
+// out (maxId). The subject parameter names the subject whose context holds the id; with the default context
+// only, every subject's does, so it changes nothing.
 func (a *api) schemaByID(r *http.Request) (any, error) {
 	s, err := a.schemaID(r)
 	if err != nil {
 		return nil, err
 	}
-	return struct {
+	out := struct {
 		SchemaType string             `json:"schemaType,omitempty"`
 		References []schema.Reference `json:"references,omitempty"`
+		Metadata   *Metadata          `json:"metadata,omitempty"`
+		RuleSet    *RuleSet           `json:"ruleSet,omitempty"`
 		Schema     string             `json:"schema"`
-	}{typeField(s.Type), s.References, s.Text}, nil
+		MaxID      *int               `json:"maxId,omitempty"`
+	}{SchemaType: typeField(s.Type), References: s.References, Metadata: s.Metadata, RuleSet: s.RuleSet, Schema: s.Text}
+	if flag(r, "fetchMaxId") {
+		id, err := a.store.MaxID(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		out.MaxID = &id
+	}
+	return out, nil
 }
 
 func (a *api) schemaTextByID(r *http.Request) (any, error) {

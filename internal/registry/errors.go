@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Confluent Schema Registry error codes the store's errors map to (the "error_code" of an API answer).
@@ -20,6 +21,7 @@ const (
 	CodeOperationNotPermitted = 42205
 	CodeReferenceExists       = 42206
 	CodeIDDoesNotMatch        = 42207
+	CodeInvalidRuleSet        = 42210
 	CodeStoreError            = 50001
 )
 
@@ -207,3 +209,40 @@ func (e *InvalidVersionError) Error() string {
 
 // Code returns 42202.
 func (e *InvalidVersionError) Code() int { return CodeInvalidVersion }
+
+// InvalidRuleSetError reports a rule set that Confluent would refuse: a rule without a valid or unique name,
+// without a type, or with an unknown kind, mode or action.
+type InvalidRuleSetError struct {
+	// List is "domainRules" or "migrationRules"; Index the rule's position in it.
+	List  string
+	Index int
+	// Rule is the rule's name (empty when it has none).
+	Rule   string
+	Reason string
+}
+
+func (e *InvalidRuleSetError) Error() string {
+	if e.Rule == "" {
+		return fmt.Sprintf("Invalid ruleSet: rule %d of %s: %s", e.Index, e.List, e.Reason)
+	}
+	return fmt.Sprintf("Invalid ruleSet: rule %q (%s[%d]): %s", e.Rule, e.List, e.Index, e.Reason)
+}
+
+// Code returns 42210.
+func (e *InvalidRuleSetError) Code() int { return CodeInvalidRuleSet }
+
+// IncompatibleError reports a registration refused because the schema is incompatible with the subject's
+// versions at its compatibility level.
+type IncompatibleError struct {
+	Subject string
+	// Messages say what changed where, one per incompatibility.
+	Messages []string
+}
+
+func (e *IncompatibleError) Error() string {
+	return fmt.Sprintf("Schema being registered is incompatible with an earlier schema for subject \"%s\", details: [%s]",
+		e.Subject, strings.Join(e.Messages, ", "))
+}
+
+// Code returns 409.
+func (e *IncompatibleError) Code() int { return CodeIncompatible }

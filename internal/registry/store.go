@@ -32,6 +32,13 @@ const (
 	ConfigTable = "bigfather_registry_config"
 	// ModeTable holds the modes: the global one under the empty subject, and overrides.
 	ModeTable = "bigfather_registry_mode"
+	// ContractsTable holds the data contract of each schema that has one: its metadata and rule set (JSON,
+	// empty for none), and the fingerprint of the schema without them (base), which lookups that give no
+	// contract match.
+	ContractsTable = "bigfather_registry_contracts"
+	// LockTable is a one-row table that SQLite writers update first, so that a registration or delete is a
+	// write transaction from its first statement and sees every earlier commit (Postgres uses advisory locks).
+	LockTable = "bigfather_registry_lock"
 )
 
 var storeSQLite = []string{
@@ -67,6 +74,16 @@ var storeSQLite = []string{
 	`CREATE TABLE IF NOT EXISTS ` + ModeTable + ` (
 	subject TEXT NOT NULL PRIMARY KEY,
 	mode    TEXT NOT NULL
+)`,
+	`CREATE TABLE IF NOT EXISTS ` + ContractsTable + ` (
+	schema_id INTEGER NOT NULL PRIMARY KEY,
+	base      TEXT    NOT NULL,
+	metadata  TEXT    NOT NULL,
+	rule_set  TEXT    NOT NULL
+)`,
+	`CREATE TABLE IF NOT EXISTS ` + LockTable + ` (
+	name TEXT    NOT NULL PRIMARY KEY,
+	n    INTEGER NOT NULL
 )`,
 }
 
@@ -104,10 +121,25 @@ var storePostgres = []string{
 	subject text NOT NULL PRIMARY KEY,
 	mode    text NOT NULL
 )`,
+	`CREATE TABLE IF NOT EXISTS ` + ContractsTable + ` (
+	schema_id bigint NOT NULL PRIMARY KEY,
+	base      text   NOT NULL,
+	metadata  text   NOT NULL,
+	rule_set  text   NOT NULL
+)`,
 }
 
 // storeLock is the advisory lock Postgres processes take while creating the tables.
 const storeLock int64 = 0x62_66_72_65_67 // "bfreg"
+
+// The classes (first keys) of the transaction-scoped advisory locks Postgres writers take: subjectLock with
+// the hash of a subject, serializing the writes of one subject across processes (a compatibility check and
+// the insert it allows happen under it); idLock with 0, serializing the allocation of new schema ids. A
+// writer takes a subject lock before the id lock, never after, so they cannot deadlock.
+const (
+	subjectLock int32 = 0x62_66_72_73 // "bfrs"
+	idLock      int32 = 0x62_66_72_69 // "bfri"
+)
 
 // Latest is the version number that names a subject's latest version (Confluent's -1, or "latest").
 const Latest = -1
@@ -148,6 +180,11 @@ type Schema struct {
 	// canonical form and references are one schema.
 	Canonical  string
 	References []schema.Reference
+	// Metadata and RuleSet are the schema's data contract (nil when it has none): part of the schema, so
+	// the same text with another contract is another schema with its own id. RuleSet.DomainRules are the
+	// rules a consumer enforces on records written with this schema.
+	Metadata *Metadata
+	RuleSet  *RuleSet
 }
 
 // Version is a version of a subject.
@@ -165,17 +202,33 @@ type SubjectVersion struct {
 	Version int    `json:"version"`
 }
 
-// Registration is a schema to register under a subject.
+// Registration is a schema to register under a subject (or, for Lookup, to look up).
 type Registration struct {
 	Subject    string
 	Type       schema.Type
 	Text       string
 	Canonical  string
 	References []schema.Reference
+	// Metadata and RuleSet are the schema's data contract. Nil means "not given": Register then carries over
+	// those of the subject's latest version (outside IMPORT mode), as Confluent does, and Lookup matches a
+	// version whatever its contract.
+	Metadata *Metadata
+	RuleSet  *RuleSet
 	// ID and Version, when not zero, are the id and version to give the schema: only in IMPORT mode.
 	ID      int
 	Version int
+	// Check, when not nil, decides whether a schema new to the subject is compatible with the subject's
+	// versions; Register calls it inside its transaction, with the subject locked against writers in every
+	// process, so two incompatible schemas cannot both be registered. Not called in IMPORT mode.
+	Check Checker
 }
+
+// Checker returns the incompatibilities (none: compatible) of the schema being registered with previous,
+// the subject's live versions it must be compatible with at level (oldest first: the latest only, or all
+// for a transitive level; never empty, and level is never NONE). resolve reads references inside the
+// registration's transaction; a Checker must read the store through it only. An error aborts the
+// registration.
+type Checker func(level schema.Level, previous []Version, resolve schema.Resolver) ([]string, error)
 
 // Store keeps the registry in the platform database, shared by every process of a deployment. It is safe
 // for concurrent use.
@@ -189,7 +242,7 @@ func Open(ctx context.Context, uri string) (*Store, error) {
 	db, err := platformdb.Open(ctx, uri, platformdb.Schema{
 		Purpose: "the schema registry", SQLite: storeSQLite, Postgres: storePostgres,
 		Relations: []string{SchemasTable, VersionsTable, VersionsTable + "_live", VersionsTable + "_schema",
-			ReferencesTable, ReferencesTable + "_target", ConfigTable, ModeTable},
+			ReferencesTable, ReferencesTable + "_target", ConfigTable, ModeTable, ContractsTable},
 		Lock: storeLock,
 	})
 	if err != nil {
@@ -264,9 +317,16 @@ type querier interface {
 }
 
 // Register registers a schema under a subject and returns its version, and whether it is new: a schema
-// already registered under the subject (same type, canonical form and references, not soft-deleted)
-// returns its existing version. A schema known under other subjects keeps its id. Every reference must name
-// an existing, not soft-deleted version.
+// already registered under the subject (same type, canonical form, references and contract, not
+// soft-deleted) returns its existing version. A schema known under other subjects keeps its id. Every
+// reference must name an existing, not soft-deleted version. A registration without metadata or rule set
+// takes those of the subject's latest version (outside IMPORT mode). A rule set that is not valid is an
+// *InvalidRuleSetError; a schema refused by r.Check an *IncompatibleError.
+//
+// The whole registration is one transaction holding the subject's lock (on Postgres an advisory lock per
+// subject, on SQLite the database's write lock), so registrations from several processes sharing the
+// database are serialized per subject: the compatibility check sees every version committed before, and no
+// two processes give out the same id or version.
 func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, error) {
 	if r.Subject == "" {
 		return Version{}, false, fmt.Errorf("registering a schema: the subject is empty")
@@ -279,10 +339,17 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 	if r.ID < 0 || r.Version < 0 {
 		return Version{}, false, fmt.Errorf("registering a schema under subject %q: id %d and version %d must not be negative", r.Subject, r.ID, r.Version)
 	}
-	fp := fingerprint(r.Type, r.Canonical, r.References)
+	r.Metadata, r.RuleSet = r.Metadata.normalized(), r.RuleSet.normalized()
+	if err := r.RuleSet.Validate(); err != nil {
+		return Version{}, false, fmt.Errorf("registering a schema under subject %q: %w", r.Subject, err)
+	}
+	base := fingerprint(r.Type, r.Canonical, r.References)
 	var out Version
 	var created bool
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockSubject(ctx, tx, r.Subject); err != nil {
+			return err
+		}
 		mode, err := s.effectiveMode(ctx, tx, r.Subject)
 		if err != nil {
 			return err
@@ -298,7 +365,23 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 				return fmt.Errorf("reference %q: %w", ref.Name, err)
 			}
 		}
-		id, err := s.schemaID(ctx, tx, r, fp)
+		reg := r // this attempt's registration: what it inherits may change between attempts
+		if mode != Import && (reg.Metadata == nil || reg.RuleSet == nil) {
+			latest, err := s.version(ctx, tx, r.Subject, Latest, false)
+			var nf *NotFoundError
+			switch {
+			case err == nil:
+				if reg.Metadata == nil {
+					reg.Metadata = latest.Metadata
+				}
+				if reg.RuleSet == nil {
+					reg.RuleSet = latest.RuleSet
+				}
+			case !errors.As(err, &nf):
+				return err
+			}
+		}
+		id, err := s.schemaID(ctx, tx, reg, base, contractFingerprint(base, reg.Metadata, reg.RuleSet))
 		if err != nil {
 			return err
 		}
@@ -313,14 +396,20 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 			}
 			created = false
 		case errors.Is(err, sql.ErrNoRows):
-			if v, err = s.insertVersion(ctx, tx, r, id); err != nil {
+			if reg.Check != nil && mode != Import {
+				if err := s.checkCompatible(ctx, tx, reg); err != nil {
+					return err
+				}
+			}
+			if v, err = s.insertVersion(ctx, tx, reg, id); err != nil {
 				return err
 			}
 			created = true
 		default:
 			return err
 		}
-		out = Version{Subject: r.Subject, Version: v, Schema: Schema{ID: id, Type: r.Type, Canonical: r.Canonical, References: r.References}}
+		out = Version{Subject: r.Subject, Version: v, Schema: Schema{ID: id, Type: r.Type, Canonical: r.Canonical, References: r.References,
+			Metadata: reg.Metadata, RuleSet: reg.RuleSet}}
 		return tx.QueryRowContext(ctx, s.db.Rebind(`SELECT text FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&out.Text)
 	})
 	if err != nil {
@@ -329,12 +418,83 @@ func (s *Store) Register(ctx context.Context, r Registration) (Version, bool, er
 	return out, created, nil
 }
 
-// schemaID returns the id of the registration's schema, inserting the schema when it is new: with the
-// registration's id in IMPORT mode, else the next id. Two processes inserting the same new schema, or two
-// new schemas, at once: one insert wins, the other is retried and reads the winner's id.
-func (s *Store) schemaID(ctx context.Context, tx *sql.Tx, r Registration, fp string) (int, error) {
+// lockSubject makes the transaction the only writer of the subject until it ends: on Postgres with the
+// subject's advisory lock, on SQLite by writing first (which takes the database's write lock, waiting out
+// the busy timeout, and starts the transaction on the latest commit).
+func (s *Store) lockSubject(ctx context.Context, tx *sql.Tx, subject string) error {
+	if s.db.Postgres {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, subjectLock, subject)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+LockTable+` (name, n) VALUES ('registry', 1)
+ON CONFLICT (name) DO UPDATE SET n = `+LockTable+`.n + 1`)
+	return err
+}
+
+// checkCompatible runs the registration's Check against the subject's live versions its compatibility level
+// compares with, all read in the transaction; incompatibilities are an *IncompatibleError.
+func (s *Store) checkCompatible(ctx context.Context, tx *sql.Tx, r Registration) error {
+	level, err := s.effectiveLevel(ctx, tx, r.Subject)
+	if err != nil || level == schema.None {
+		return err
+	}
+	nums, err := scanInts(tx.QueryContext(ctx, s.db.Rebind(`SELECT version FROM `+VersionsTable+` WHERE subject = ? AND deleted = 0 ORDER BY version`), r.Subject))
+	if err != nil || len(nums) == 0 {
+		return err
+	}
+	switch level {
+	case schema.BackwardTransitive, schema.ForwardTransitive, schema.FullTransitive:
+	default:
+		nums = nums[len(nums)-1:]
+	}
+	previous := make([]Version, 0, len(nums))
+	for _, n := range nums {
+		v, err := s.version(ctx, tx, r.Subject, n, false)
+		if err != nil {
+			return err
+		}
+		previous = append(previous, v)
+	}
+	msgs, err := r.Check(level, previous, s.resolver(ctx, tx))
+	if err != nil {
+		return err
+	}
+	if len(msgs) > 0 {
+		return &IncompatibleError{Subject: r.Subject, Messages: msgs}
+	}
+	return nil
+}
+
+// Resolver returns a schema.Resolver over the store: a reference resolves to its live version's text and
+// references. Consumers parsing a schema read with Schema or Latest pass it to schema.Parse.
+func (s *Store) Resolver(ctx context.Context) schema.Resolver { return s.resolver(ctx, s.db) }
+
+func (s *Store) resolver(ctx context.Context, q querier) schema.Resolver {
+	return func(ref schema.Reference) (string, []schema.Reference, error) {
+		v, err := s.version(ctx, q, ref.Subject, ref.Version, false)
+		if err != nil {
+			return "", nil, fmt.Errorf("reference %q to version %d of subject %q: %w", ref.Name, ref.Version, ref.Subject, err)
+		}
+		return v.Text, v.References, nil
+	}
+}
+
+// schemaID returns the id of the registration's schema (fingerprint fp, base its fingerprint without
+// contract), inserting the schema when it is new: with the registration's id in IMPORT mode, else the next
+// id. New ids are allocated one process at a time (Postgres: the id lock; SQLite: the write lock); should
+// two inserts still collide, the loser is retried and reads the winner's id.
+func (s *Store) schemaID(ctx context.Context, tx *sql.Tx, r Registration, base, fp string) (int, error) {
 	var id int
-	err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id)
+	byFingerprint := func() error {
+		return tx.QueryRowContext(ctx, s.db.Rebind(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id)
+	}
+	err := byFingerprint()
+	if errors.Is(err, sql.ErrNoRows) && s.db.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, idLock); err != nil {
+			return 0, err
+		}
+		err = byFingerprint() // another process may have inserted it while this one waited
+	}
 	if err == nil {
 		if r.ID != 0 && r.ID != id {
 			return 0, &IDMismatchError{Reason: fmt.Sprintf("the schema is already registered with id %d instead of id %d", id, r.ID)}
@@ -372,12 +532,18 @@ ON CONFLICT DO NOTHING`), fp, string(r.Type), r.Text, r.Canonical)
 	} else if n == 0 {
 		return 0, errRetry
 	}
-	if err := tx.QueryRowContext(ctx, s.db.Rebind(`SELECT id FROM `+SchemasTable+` WHERE fingerprint = ?`), fp).Scan(&id); err != nil {
+	if err := byFingerprint(); err != nil {
 		return 0, err
 	}
 	for i, ref := range r.References {
 		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+ReferencesTable+` (schema_id, position, name, ref_subject, ref_version) VALUES (?, ?, ?, ?, ?)`),
 			id, i, ref.Name, ref.Subject, ref.Version); err != nil {
+			return 0, err
+		}
+	}
+	if r.Metadata != nil || r.RuleSet != nil {
+		if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO `+ContractsTable+` (schema_id, base, metadata, rule_set) VALUES (?, ?, ?, ?)`),
+			id, base, string(encodeContract(r.Metadata)), string(encodeContract(r.RuleSet))); err != nil {
 			return 0, err
 		}
 	}
@@ -424,26 +590,62 @@ ON CONFLICT DO NOTHING`), r.Subject, id, r.Subject)
 	return v, nil
 }
 
-// Lookup returns the version of a subject whose schema has the given type, canonical form and references:
-// the live one, else (with deleted) the newest soft-deleted one.
-func (s *Store) Lookup(ctx context.Context, subject string, t schema.Type, canonical string, refs []schema.Reference, deleted bool) (Version, error) {
-	if t == "" {
-		t = schema.Avro
+// Lookup returns the version of subject r.Subject whose schema has r's type, canonical form and
+// references, and r's metadata and rule set where r gives them (nil matches any): the live one, else (with
+// deleted) the newest soft-deleted one; among several, an exact match first, then the newest.
+func (s *Store) Lookup(ctx context.Context, r Registration, deleted bool) (Version, error) {
+	if r.Type == "" {
+		r.Type = schema.Avro
 	}
-	if err := s.subjectExists(ctx, s.db, subject, deleted); err != nil {
-		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, err)
+	if err := s.subjectExists(ctx, s.db, r.Subject, deleted); err != nil {
+		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", r.Subject, err)
 	}
-	var v int
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT v.version FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
-WHERE v.subject = ? AND s.fingerprint = ? AND (v.deleted = 0 OR ?) ORDER BY v.deleted, v.version DESC LIMIT 1`),
-		subject, fingerprint(t, canonical, refs), deleted).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, &NotFoundError{What: "schema", Subject: subject})
-	}
+	m, rs := r.Metadata.normalized(), r.RuleSet.normalized()
+	base := fingerprint(r.Type, r.Canonical, r.References)
+	exact, err := scanInts(s.db.QueryContext(ctx, s.db.Rebind(`SELECT v.version FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
+WHERE v.subject = ? AND s.fingerprint = ? AND (v.deleted = 0 OR ?) ORDER BY v.deleted, v.version DESC`),
+		r.Subject, contractFingerprint(base, m, rs), deleted))
 	if err != nil {
-		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", subject, err)
+		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", r.Subject, err)
 	}
-	return s.Version(ctx, subject, v, true)
+	if len(exact) > 0 {
+		return s.Version(ctx, r.Subject, exact[0], true)
+	}
+	// The same schema with another contract: a match when r leaves that part of the contract out.
+	nums, err := scanInts(s.db.QueryContext(ctx, s.db.Rebind(`SELECT v.version FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
+LEFT JOIN `+ContractsTable+` c ON c.schema_id = s.id
+WHERE v.subject = ? AND COALESCE(c.base, s.fingerprint) = ? AND (v.deleted = 0 OR ?) ORDER BY v.deleted, v.version DESC`),
+		r.Subject, base, deleted))
+	if err != nil {
+		return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", r.Subject, err)
+	}
+	for _, n := range nums {
+		v, err := s.Version(ctx, r.Subject, n, true)
+		if err != nil {
+			return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", r.Subject, err)
+		}
+		if (m == nil || string(encodeContract(m)) == string(encodeContract(v.Metadata))) &&
+			(rs == nil || string(encodeContract(rs)) == string(encodeContract(v.RuleSet))) {
+			return v, nil
+		}
+	}
+	return Version{}, fmt.Errorf("looking up a schema under subject %q: %w", r.Subject, &NotFoundError{What: "schema", Subject: r.Subject})
+}
+
+// Latest returns the latest live version of a subject, with its schema's metadata and rule set: the contract
+// a consumer enforces on records of the subject. A subject without live versions is a *NotFoundError (code
+// 40401). It is Version(ctx, subject, Latest, false).
+func (s *Store) Latest(ctx context.Context, subject string) (Version, error) {
+	return s.Version(ctx, subject, Latest, false)
+}
+
+// MaxID returns the highest schema id given out, 0 when there is none.
+func (s *Store) MaxID(ctx context.Context) (int, error) {
+	var id int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+SchemasTable).Scan(&id); err != nil {
+		return 0, fmt.Errorf("reading the highest schema id: %w", err)
+	}
+	return id, nil
 }
 
 // subjectExists returns a *NotFoundError unless the subject has a version (a live one unless deleted).
@@ -483,10 +685,11 @@ func (s *Store) version(ctx context.Context, q querier, subject string, version 
 		}
 	}
 	out := Version{Subject: subject, Version: version}
-	var t string
+	var t, meta, rules string
 	var del int
-	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT v.deleted, s.id, s.type, s.text, s.canonical FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id
-WHERE v.subject = ? AND v.version = ?`), subject, version).Scan(&del, &out.ID, &t, &out.Text, &out.Canonical)
+	err := q.QueryRowContext(ctx, s.db.Rebind(`SELECT v.deleted, s.id, s.type, s.text, s.canonical, COALESCE(c.metadata, ''), COALESCE(c.rule_set, '')
+FROM `+VersionsTable+` v JOIN `+SchemasTable+` s ON s.id = v.schema_id LEFT JOIN `+ContractsTable+` c ON c.schema_id = s.id
+WHERE v.subject = ? AND v.version = ?`), subject, version).Scan(&del, &out.ID, &t, &out.Text, &out.Canonical, &meta, &rules)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && del != 0 && !deleted {
 		return Version{}, &NotFoundError{What: "version", Subject: subject, Version: version}
 	}
@@ -494,10 +697,26 @@ WHERE v.subject = ? AND v.version = ?`), subject, version).Scan(&del, &out.ID, &
 		return Version{}, err
 	}
 	out.Type, out.Deleted = schema.Type(t), del != 0
+	if out.Metadata, out.RuleSet, err = decodeContracts(meta, rules); err != nil {
+		return Version{}, fmt.Errorf("schema %d: %w", out.ID, err)
+	}
 	if out.References, err = s.references(ctx, q, out.ID); err != nil {
 		return Version{}, err
 	}
 	return out, nil
+}
+
+// decodeContracts decodes a schema's stored metadata and rule set.
+func decodeContracts(meta, rules string) (*Metadata, *RuleSet, error) {
+	m, err := decodeContract[Metadata](meta)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := decodeContract[RuleSet](rules)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, rs, nil
 }
 
 func (s *Store) references(ctx context.Context, q querier, id int) ([]schema.Reference, error) {
@@ -554,11 +773,14 @@ func (s *Store) Subjects(ctx context.Context, prefix string, deleted bool) ([]st
 	return out, nil
 }
 
-// Schema returns the schema with the given id.
+// Schema returns the schema with the given id (the id a registry-framed record carries), with its metadata
+// and rule set. An unknown id is a *NotFoundError (code 40403). Schemas keep their ids for ever: a schema
+// whose versions were all deleted is still found.
 func (s *Store) Schema(ctx context.Context, id int) (Schema, error) {
 	out := Schema{ID: id}
-	var t string
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT type, text, canonical FROM `+SchemasTable+` WHERE id = ?`), id).Scan(&t, &out.Text, &out.Canonical)
+	var t, meta, rules string
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT s.type, s.text, s.canonical, COALESCE(c.metadata, ''), COALESCE(c.rule_set, '')
+FROM `+SchemasTable+` s LEFT JOIN `+ContractsTable+` c ON c.schema_id = s.id WHERE s.id = ?`), id).Scan(&t, &out.Text, &out.Canonical, &meta, &rules)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Schema{}, fmt.Errorf("reading schema %d: %w", id, &NotFoundError{What: "schema", ID: id})
 	}
@@ -566,6 +788,9 @@ func (s *Store) Schema(ctx context.Context, id int) (Schema, error) {
 		return Schema{}, fmt.Errorf("reading schema %d: %w", id, err)
 	}
 	out.Type = schema.Type(t)
+	if out.Metadata, out.RuleSet, err = decodeContracts(meta, rules); err != nil {
+		return Schema{}, fmt.Errorf("reading schema %d: %w", id, err)
+	}
 	if out.References, err = s.references(ctx, s.db, id); err != nil {
 		return Schema{}, fmt.Errorf("reading schema %d: %w", id, err)
 	}
@@ -638,6 +863,9 @@ AND EXISTS (SELECT 1 FROM `+VersionsTable+` v WHERE v.schema_id = r.schema_id AN
 func (s *Store) DeleteSubject(ctx context.Context, subject string, permanent bool) ([]int, error) {
 	var out []int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockSubject(ctx, tx, subject); err != nil {
+			return err
+		}
 		if err := s.writable(ctx, tx, subject); err != nil {
 			return err
 		}
@@ -706,6 +934,9 @@ func scanInts(rows *sql.Rows, err error) ([]int, error) {
 func (s *Store) DeleteVersion(ctx context.Context, subject string, version int, permanent bool) (int, error) {
 	var out int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockSubject(ctx, tx, subject); err != nil {
+			return err
+		}
 		if err := s.writable(ctx, tx, subject); err != nil {
 			return err
 		}
@@ -855,6 +1086,20 @@ func (s *Store) Mode(ctx context.Context, subject string, defaultToGlobal bool) 
 		return s.Mode(ctx, "", true)
 	}
 	return ReadWrite, nil
+}
+
+// effectiveLevel is the subject's compatibility level, else the global one, else DefaultLevel.
+func (s *Store) effectiveLevel(ctx context.Context, q querier, subject string) (schema.Level, error) {
+	for _, sub := range []string{subject, ""} {
+		v, ok, err := s.setting(ctx, q, ConfigTable, "compatibility", sub)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return schema.Level(v), nil
+		}
+	}
+	return DefaultLevel, nil
 }
 
 // effectiveMode is the subject's mode, else the global one, else READWRITE.

@@ -362,7 +362,7 @@ func TestSubjectsPrefixAndLookup(t *testing.T) {
 			{"orders-value", a.Canonical, schema.JSON, false, 0, 0, CodeSchemaNotFound},
 			{"nope", a.Canonical, schema.Avro, false, 0, 0, CodeSubjectNotFound},
 		} {
-			v, err := s.Lookup(ctx, c.subject, c.typ, c.canonical, nil, c.deleted)
+			v, err := s.Lookup(ctx, Registration{Subject: c.subject, Type: c.typ, Canonical: c.canonical}, c.deleted)
 			if c.wantCode != 0 {
 				wantCode(t, "Lookup in "+c.subject, err, c.wantCode)
 				continue
@@ -375,9 +375,9 @@ func TestSubjectsPrefixAndLookup(t *testing.T) {
 		if _, err := s.DeleteVersion(ctx, "orders-value", 1, false); err != nil {
 			t.Fatal(err)
 		}
-		_, err := s.Lookup(ctx, "orders-value", schema.Avro, a.Canonical, nil, false)
+		_, err := s.Lookup(ctx, Registration{Subject: "orders-value", Type: schema.Avro, Canonical: a.Canonical}, false)
 		wantCode(t, "Lookup of a soft-deleted version", err, CodeSchemaNotFound)
-		if v, err := s.Lookup(ctx, "orders-value", schema.Avro, a.Canonical, nil, true); err != nil || v.Version != 1 || !v.Deleted {
+		if v, err := s.Lookup(ctx, Registration{Subject: "orders-value", Type: schema.Avro, Canonical: a.Canonical}, true); err != nil || v.Version != 1 || !v.Deleted {
 			t.Errorf("Lookup of a soft-deleted version with deleted = %+v, %v; want version 1, deleted", v, err)
 		}
 	})
@@ -400,10 +400,10 @@ func TestReferences(t *testing.T) {
 			t.Errorf("the same text with another reference got the same id %d", other.ID)
 		}
 		// Lookup needs the references too.
-		if _, err := s.Lookup(ctx, "user", schema.Avro, user.Canonical, nil, false); CodeOf(err) != CodeSchemaNotFound {
+		if _, err := s.Lookup(ctx, Registration{Subject: "user", Type: schema.Avro, Canonical: user.Canonical}, false); CodeOf(err) != CodeSchemaNotFound {
 			t.Errorf("Lookup without the references: %v, want code %d", err, CodeSchemaNotFound)
 		}
-		if v, err := s.Lookup(ctx, "user", schema.Avro, user.Canonical, []schema.Reference{ref}, false); err != nil || v.ID != user.ID {
+		if v, err := s.Lookup(ctx, Registration{Subject: "user", Type: schema.Avro, Canonical: user.Canonical, References: []schema.Reference{ref}}, false); err != nil || v.ID != user.ID {
 			t.Errorf("Lookup with the references = %+v, %v; want id %d", v, err, user.ID)
 		}
 		got, err := s.Version(ctx, "user", 1, false)
