@@ -40,6 +40,10 @@ const (
 	invoice   = `{"type":"record","name":"Invoice","fields":[]}`
 	customer  = `{"type":"record","name":"Customer","fields":[{"name":"n","type":"string"}]}`
 	withRef   = `{"type":"record","name":"Purchase","fields":[{"name":"c","type":"Customer"}]}`
+	// payV1 and payV2 (an added optional field) carry data contracts in the suite.
+	payV1      = `{"type":"record","name":"Pay","fields":[{"name":"amount","type":"long"}]}`
+	payV1Loose = `{"name": "Pay", "type": "record", "fields": [ {"type": "long", "name": "amount"} ]}`
+	payV2      = `{"type":"record","name":"Pay","fields":[{"name":"amount","type":"long"},{"name":"memo","type":["null","string"],"default":null}]}`
 )
 
 // js is v as JSON.
@@ -124,6 +128,13 @@ func TestAPIConformance(t *testing.T) {
 		return js(m)
 	}
 	refs := []obj{{"name": "Customer", "subject": "customer", "version": 1}}
+	// A data contract as registered (tags unsorted, with a duplicate) and as answered.
+	payMetaIn := obj{"tags": obj{"Pay.amount": []string{"PII", "FINANCIAL", "PII"}}, "properties": obj{"owner": "payments"}, "sensitive": []string{"owner"}}
+	payMeta := obj{"tags": obj{"Pay.amount": []string{"FINANCIAL", "PII"}}, "properties": obj{"owner": "payments"}, "sensitive": []string{"owner"}}
+	payRules1 := obj{"domainRules": []obj{{"name": "amountPositive", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": "message.amount > 0", "onFailure": "DLQ"}}}
+	payRules1Out := obj{"domainRules": []obj{{"name": "amountPositive", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": "message.amount > 0", "onFailure": "DLQ", "disabled": false}}}
+	payRules2 := obj{"domainRules": []obj{{"name": "amountPositive", "kind": "condition", "mode": "write", "type": "CEL", "expr": "message.amount >= 1", "onFailure": "ERROR"}}}
+	payRules2Out := obj{"domainRules": []obj{{"name": "amountPositive", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": "message.amount >= 1", "onFailure": "ERROR", "disabled": false}}}
 
 	steps := []step{
 		// An empty registry.
@@ -360,6 +371,76 @@ func TestAPIConformance(t *testing.T) {
 		{name: "slash subject version", method: "GET", path: "/subjects/team%2Forders/versions/1", status: 200,
 			want: js(obj{"subject": "team/orders", "version": 1, "id": 1, "schema": orderV1})},
 		{name: "slash subject listed", method: "GET", path: "/subjects?subjectPrefix=team", status: 200, want: `["team/orders"]`},
+
+		// Data contracts: metadata and ruleSet belong to the schema (its id), are answered as stored
+		// (normalized: tag lists sorted, kind and mode defaulted), and are carried over from the latest version
+		// when a registration gives none.
+		{name: "register with contract", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV1, obj{"metadata": payMetaIn, "ruleSet": payRules1}), status: 200, want: `{"id":106}`},
+		{name: "contract version", method: "GET", path: "/subjects/pay-value/versions/1", status: 200,
+			want: js(obj{"subject": "pay-value", "version": 1, "id": 106, "metadata": payMeta, "ruleSet": payRules1Out, "schema": payV1})},
+		{name: "contract again", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV1, obj{"metadata": payMetaIn, "ruleSet": payRules1}), status: 200, want: `{"id":106}`},
+		{name: "contract inherited, same schema", method: "POST", path: "/subjects/pay-value/versions", body: reg(payV1, nil), status: 200, want: `{"id":106}`},
+		{name: "contract one version", method: "GET", path: "/subjects/pay-value/versions", status: 200, want: `[1]`},
+		{name: "contract lookup without", method: "POST", path: "/subjects/pay-value", body: reg(payV1, nil), status: 200,
+			want: js(obj{"subject": "pay-value", "version": 1, "id": 106, "metadata": payMeta, "ruleSet": payRules1Out, "schema": payV1})},
+		{name: "ruleSet changed", method: "POST", path: "/subjects/pay-value/versions", body: reg(payV1, obj{"ruleSet": payRules2}), status: 200, want: `{"id":107}`},
+		{name: "ruleSet changed version", method: "GET", path: "/subjects/pay-value/versions/2", status: 200,
+			want: js(obj{"subject": "pay-value", "version": 2, "id": 107, "metadata": payMeta, "ruleSet": payRules2Out, "schema": payV1})},
+		{name: "contract two versions", method: "GET", path: "/subjects/pay-value/versions", status: 200, want: `[1,2]`},
+		{name: "lookup first ruleSet", method: "POST", path: "/subjects/pay-value", body: reg(payV1, obj{"ruleSet": payRules1}), status: 200,
+			want: js(obj{"subject": "pay-value", "version": 1, "id": 106, "metadata": payMeta, "ruleSet": payRules1Out, "schema": payV1})},
+		{name: "lookup newest without contract", method: "POST", path: "/subjects/pay-value?normalize=true", body: reg(payV1Loose, nil), status: 200,
+			want: js(obj{"subject": "pay-value", "version": 2, "id": 107, "metadata": payMeta, "ruleSet": payRules2Out, "schema": payV1})},
+		{name: "lookup other metadata", method: "POST", path: "/subjects/pay-value", body: reg(payV1, obj{"metadata": obj{"properties": obj{"owner": "x"}}}),
+			status: 404, want: errBody(40403, "Schema not found")},
+		{name: "v2 inherits contract", method: "POST", path: "/subjects/pay-value/versions", body: reg(payV2, nil), status: 200, want: `{"id":108}`},
+		{name: "v2 with contract", method: "GET", path: "/subjects/pay-value/versions/latest", status: 200,
+			want: js(obj{"subject": "pay-value", "version": 3, "id": 108, "metadata": payMeta, "ruleSet": payRules2Out, "schema": payV2})},
+		{name: "v1 again normalized, inherits", method: "POST", path: "/subjects/pay-value/versions?normalize=true", body: reg(payV1Loose, nil), status: 200, want: `{"id":107}`},
+		{name: "contract by id", method: "GET", path: "/schemas/ids/106", status: 200, want: js(obj{"metadata": payMeta, "ruleSet": payRules1Out, "schema": payV1})},
+		{name: "by id with subject", method: "GET", path: "/schemas/ids/106?subject=pay-value", status: 200, want: js(obj{"metadata": payMeta, "ruleSet": payRules1Out, "schema": payV1})},
+		{name: "by id fetchMaxId", method: "GET", path: "/schemas/ids/105?fetchMaxId=true", status: 200,
+			want: js(obj{"schemaType": "PROTOBUF", "schema": ping, "maxId": 108})},
+		{name: "unknown id fetchMaxId", method: "GET", path: "/schemas/ids/999?fetchMaxId=true", status: 404, want: errBody(40403, "Schema 999 not found")},
+		{name: "rule without name", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"kind": "CONDITION", "type": "CEL", "expr": "true"}}}}), status: 422,
+			want: errBody(42210, "Invalid ruleSet: rule 0 of domainRules: missing rule name")},
+		{name: "rule name illegal", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "1st", "type": "CEL"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "1st" (domainRules[0]): illegal initial character '1' in rule name (expected a letter or _)`)},
+		{name: "rule name duplicate", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "type": "CEL"}, {"name": "b", "type": "CEL"}, {"name": "a", "type": "CEL"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[2]): the name is used by another rule of domainRules`)},
+		{name: "rule kind unknown", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "kind": "CHECK", "type": "CEL"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[0]): unknown kind "CHECK" (expected CONDITION or TRANSFORM)`)},
+		{name: "rule mode unknown", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "mode": "SOMETIMES", "type": "CEL"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[0]): unknown mode "SOMETIMES" (expected WRITE, READ or WRITEREAD)`)},
+		{name: "domain rule with migration mode", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "mode": "UPGRADE", "type": "CEL"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[0]): mode UPGRADE is not allowed in domainRules (expected WRITE, READ or WRITEREAD)`)},
+		{name: "migration rule with default mode", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"migrationRules": []obj{{"name": "up", "type": "JSONATA"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "up" (migrationRules[0]): mode WRITEREAD is not allowed in migrationRules (expected UPGRADE, DOWNGRADE or UPDOWN)`)},
+		{name: "rule without type", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "kind": "CONDITION", "expr": "true"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[0]): missing rule type (e.g. CEL)`)},
+		{name: "rule onFailure unknown", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "mode": "WRITE", "type": "CEL", "onFailure": "RETRY"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[0]): unknown onFailure action "RETRY" (expected NONE, ERROR or DLQ)`)},
+		{name: "rule action pair needs WRITEREAD", method: "POST", path: "/subjects/pay-value/versions",
+			body: reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "mode": "WRITE", "type": "CEL", "onFailure": "DLQ,NONE"}}}}), status: 422,
+			want: errBody(42210, `Invalid ruleSet: rule "a" (domainRules[0]): onFailure "DLQ,NONE": a pair of actions needs mode WRITEREAD or UPDOWN, and at most two`)},
+		{name: "bad rules register nothing", method: "GET", path: "/subjects/pay-value/versions", status: 200, want: `[1,2,3]`},
+		{name: "rule action pair", method: "POST", path: "/subjects/pay-value/versions",
+			body:   reg(payV2, obj{"ruleSet": obj{"domainRules": []obj{{"name": "a", "type": "CEL", "expr": "true", "onFailure": "dlq,none", "tags": []string{"PII", "PII"}, "params": obj{"k": "v"}, "disabled": true}}}}),
+			status: 200, want: `{"id":109}`},
+		{name: "rule defaults answered", method: "GET", path: "/subjects/pay-value/versions/4", status: 200,
+			want: js(obj{"subject": "pay-value", "version": 4, "id": 109, "metadata": payMeta, "schema": payV2, "ruleSet": obj{"domainRules": []obj{
+				{"name": "a", "kind": "TRANSFORM", "mode": "WRITEREAD", "type": "CEL", "expr": "true", "onFailure": "DLQ,NONE", "tags": []string{"PII"}, "params": obj{"k": "v"}, "disabled": true}}}})},
 	}
 	for i, s := range steps {
 		t.Run(fmt.Sprintf("%03d %s", i, s.name), func(t *testing.T) {
