@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/stage"
@@ -50,7 +51,11 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer, l
 		return err
 	}
 	defer lk.Close()
-	opts := stage.Options{Pipeline: p, Lake: lk, Metrics: monitor.NewMetrics(), Logger: log, Brokers: cfg.Kafka.Brokers}
+	defs, err := registryDefinitions(ctx, cfg, []*config.Pipeline{p}, log)
+	if err != nil {
+		return err
+	}
+	opts := stage.Options{Pipeline: p, Lake: lk, Metrics: monitor.NewMetrics(), Logger: log, Brokers: cfg.Kafka.Brokers, Definitions: defs[p.Name]}
 	if *brokers != "" {
 		opts.Brokers = splitList(*brokers)
 	}

@@ -67,11 +67,12 @@ func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error
 	return []*config.Pipeline{p}, nil
 }
 
-// compilePipelines compiles every pipeline's log definitions and CEL expressions before anything starts, so
-// a broken definition file or expression is a configuration error (exit 2) naming the pipeline and the rule.
-func compilePipelines(pipes []*config.Pipeline, log *slog.Logger) error {
+// compilePipelines compiles every pipeline's log definitions (its files, and defs[p.Name] read from the schema
+// registry) and CEL expressions before anything starts, so a broken definition or expression is a
+// configuration error (exit 2) naming the pipeline and the rule.
+func compilePipelines(pipes []*config.Pipeline, defs map[string][]quality.DefinitionSource, log *slog.Logger) error {
 	for _, p := range pipes {
-		c, err := quality.New(p)
+		c, err := quality.New(p, quality.WithDefinitions(defs[p.Name]...))
 		if err != nil {
 			return usagef("pipeline %s: %v", p.Name, err)
 		}
@@ -97,13 +98,16 @@ type stagingOptions struct {
 
 // runStaging opens the lake, serves HTTP and runs a worker per pipeline until ctx ends.
 func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, opts stagingOptions, log *slog.Logger) error {
-	if err := compilePipelines(pipes, log); err != nil {
+	defs, err := registryDefinitions(ctx, cfg, pipes, log)
+	if err != nil {
+		return err
+	}
+	if err := compilePipelines(pipes, defs, log); err != nil {
 		return err
 	}
 	serving := opts.httpAddr != "" && opts.httpAddr != "off"
 	var authn *auth.Authenticator
 	if serving {
-		var err error
 		if authn, err = newAuthenticator(cfg, opts.httpAddr, opts.insecure, log); err != nil {
 			return err
 		}
@@ -151,7 +155,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 			if opts.instanceID != "" {
 				instance = opts.instanceID + "-" + p.Name
 			}
-			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Control: control, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout})
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Control: control, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout, Definitions: defs[p.Name]})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}
