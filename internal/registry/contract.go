@@ -112,9 +112,13 @@ func (m *Metadata) normalized() *Metadata {
 	}
 	out := &Metadata{}
 	if len(m.Tags) > 0 {
-		out.Tags = make(map[string][]string, len(m.Tags))
 		for path, tags := range m.Tags {
-			out.Tags[path] = sortedSet(tags)
+			if tags = sortedSet(tags); tags != nil { // a path without tags is no tag
+				if out.Tags == nil {
+					out.Tags = map[string][]string{}
+				}
+				out.Tags[path] = tags
+			}
 		}
 	}
 	if len(m.Properties) > 0 {

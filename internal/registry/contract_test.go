@@ -178,3 +178,22 @@ func TestRuleSetValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyContractIsNone: empty metadata and an empty rule set are no contract, as Confluent hashes them.
+func TestEmptyContractIsNone(t *testing.T) {
+	for _, m := range []*Metadata{{}, {Tags: map[string][]string{"p": {}}}, {Properties: map[string]string{}, Sensitive: []string{}}} {
+		if got := m.normalized(); got != nil {
+			t.Errorf("normalized(%+v) = %+v, want nil", m, got)
+		}
+	}
+	if got := (&RuleSet{DomainRules: []Rule{}}).normalized(); got != nil {
+		t.Errorf("an empty rule set normalized = %+v, want nil", got)
+	}
+	s := open(t, "sqlite://"+t.TempDir()+"/catalog.db")
+	plain := mustRegister(t, s, reg("a", "A"))
+	r := reg("b", "A")
+	r.Metadata, r.RuleSet = &Metadata{Tags: map[string][]string{"p": nil}}, &RuleSet{}
+	if v := mustRegister(t, s, r); v.ID != plain.ID || v.Metadata != nil || v.RuleSet != nil {
+		t.Errorf("A with an empty contract = id %d %+v %+v, want id %d without contract", v.ID, v.Metadata, v.RuleSet, plain.ID)
+	}
+}
