@@ -46,6 +46,7 @@ Usage:
   bigfather auth hash < FILE   the bcrypt hash of the password on FILE's first line, for auth.users[].password_hash
   bigfather status [--config FILE | --data DIR] [--http ADDR] [--token T] [--format table|json]   readiness, statuses, lag, freshness, alerts
   bigfather alerts rules|list [--config FILE]   the alert rules as a Prometheus rules file, or a table
+  bigfather schemas list|show|diff|check|register ... [--config FILE | --url URL] [--format table|json]   the schema registry
   bigfather bench [--count N] [--shape plain|quality|fanout] [--format table|json] [--brokers ADDR]   stage demo events and measure
   bigfather version
 
@@ -117,6 +118,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		return cmdAlerts(ctx, rest, stdout, stderr, log)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr, log)
+	case "schemas":
+		return cmdSchemas(ctx, rest, stdout, stderr, log)
 	case "demo":
 		if len(rest) == 0 || rest[0] != "produce" {
 			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")

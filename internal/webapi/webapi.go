@@ -1,6 +1,7 @@
 // Package webapi holds the API families of the console under /api/v1, one file per page: overview,
-// pipelines, tables, SQL, topics, the audit log and the session. Each family reads the running platform
-// (config, lake, metrics, health, Kafka) through Platform and registers its routes with internal/api.
+// pipelines, tables, SQL, topics, the audit log, the session and the registry subjects in use. Each family
+// reads the running platform (config, lake, metrics, health, Kafka) through Platform and registers its routes
+// with internal/api.
 package webapi
 
 import (
@@ -55,7 +56,7 @@ type Platform struct {
 
 // Modules are every API family of the console.
 func (p *Platform) Modules() []api.Module {
-	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}, alertsAPI{p}}
+	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}, alertsAPI{p}, schemasAPI{p}}
 }
 
 // Start readies what the families share (the Kafka view); Close releases it.
