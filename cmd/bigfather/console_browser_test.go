@@ -176,7 +176,7 @@ func TestConsoleBrowser(t *testing.T) {
 			!strings.Contains(seen.OverviewTableNode, "ago") {
 			t.Errorf("overview: table node %q, want its rows and freshness", seen.OverviewTableNode)
 		}
-		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "SQL", "Audit log"}; !slices.Equal(seen.Nav, want) {
+		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "Schemas", "SQL", "Audit log"}; !slices.Equal(seen.Nav, want) {
 			t.Errorf("navigation %q, want %q", seen.Nav, want)
 		}
 	})
@@ -342,10 +342,10 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	t.Run("language and theme", func(t *testing.T) {
-		if want := []string{"개요", "토픽", "파이프라인", "모니터링", "테이블", "SQL", "감사 로그"}; !slices.Equal(seen.NavKorean, want) || seen.HTMLLang != "ko" {
+		if want := []string{"개요", "토픽", "파이프라인", "모니터링", "테이블", "스키마", "SQL", "감사 로그"}; !slices.Equal(seen.NavKorean, want) || seen.HTMLLang != "ko" {
 			t.Errorf("Korean navigation %q (lang %q), want %q (ko)", seen.NavKorean, seen.HTMLLang, want)
 		}
-		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "SQL", "Audit log"}; !slices.Equal(seen.NavEnglish, want) {
+		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "Schemas", "SQL", "Audit log"}; !slices.Equal(seen.NavEnglish, want) {
 			t.Errorf("navigation back in English %q, want %q", seen.NavEnglish, want)
 		}
 		if seen.Theme != "dark" || seen.DarkBackground != "rgb(17, 20, 24)" || seen.ThemeToggled != "light" || seen.LightBackground != "rgb(246, 247, 249)" {

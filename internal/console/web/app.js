@@ -11,6 +11,7 @@ const pages = [
   { path: 'monitor', module: './pages/monitor.js', key: 'nav.monitor' },
   { path: 'runbooks', module: './pages/runbooks.js', key: 'nav.runbooks', parent: 'monitor' },
   { path: 'tables', module: './pages/tables.js', key: 'nav.tables' },
+  { path: 'schemas', module: './pages/schemas.js', key: 'nav.schemas' },
   { path: 'sql', module: './pages/sql.js', key: 'nav.sql' },
   { path: 'audit', module: './pages/audit.js', key: 'nav.audit', role: 'admin' },
 ];
