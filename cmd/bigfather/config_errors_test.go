@@ -54,7 +54,7 @@ var badConfigs = []struct {
 	{"empty.yaml", `empty.yaml:1: config is empty`},
 	{"two_documents.yaml", `two_documents.yaml:14: found a second YAML document (expected one)`},
 	{"reserved_column.yaml", `reserved_column.yaml:14: pipelines[0].table.columns[1].name: column name "_offset" is reserved (the pipeline adds _topic, _partition, _offset, _kafka_timestamp, _ingested_at itself)`},
-	{"unsupported_format.yaml", `unsupported_format.yaml:10: pipelines[0].format: format "avro" is not supported yet (supported: json)`},
+	{"registry_format_columns.yaml", `registry_format_columns.yaml:14: pipelines[0].table.columns: format avro takes its columns from the registry subject "game.events-value"; remove table.columns`},
 	{"unknown_format.yaml", `unknown_format.yaml:10: pipelines[0].format: unknown format "xml" (expected one of: json, avro, protobuf, jsonschema)`},
 	// Load accepts a config without brokers (`up` runs its own); stage validates again and needs them.
 	{"no_brokers.yaml", "no_brokers.yaml:2: kafka.brokers: no brokers configured (only `bigfather up` can run without them, using its embedded broker)"},

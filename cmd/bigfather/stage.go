@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/bigfather/bigfather/internal/memlimit"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/quality"
+	"github.com/bigfather/bigfather/internal/registry"
 	"github.com/bigfather/bigfather/internal/stage"
 	"github.com/bigfather/bigfather/internal/transform"
 )
@@ -72,6 +74,9 @@ func selectPipelines(cfg *config.Config, name string) ([]*config.Pipeline, error
 // configuration error (exit 2) naming the pipeline and the rule.
 func compilePipelines(pipes []*config.Pipeline, defs map[string][]quality.DefinitionSource, log *slog.Logger) error {
 	for _, p := range pipes {
+		if p.Registry() {
+			continue // columns come from the registry subject when staging starts
+		}
 		c, err := quality.New(p, quality.WithDefinitions(defs[p.Name]...))
 		if err != nil {
 			return usagef("pipeline %s: %v", p.Name, err)
@@ -83,6 +88,25 @@ func compilePipelines(pipes []*config.Pipeline, defs map[string][]quality.Defini
 		prog.Close()
 	}
 	return nil
+}
+
+// openSchemaStore opens the schema registry in the catalog database when a pipeline's format is registry-
+// framed; nil when none is. A REST catalog has no database for it: that is a configuration error.
+func openSchemaStore(ctx context.Context, cfg *config.Config, pipes []*config.Pipeline) (*registry.Store, error) {
+	for _, p := range pipes {
+		if !p.Registry() {
+			continue
+		}
+		if !strings.HasPrefix(cfg.Catalog.URI, "sqlite://") && !strings.HasPrefix(cfg.Catalog.URI, "postgres://") && !strings.HasPrefix(cfg.Catalog.URI, "postgresql://") {
+			return nil, usagef("pipeline %s: format %s reads its schemas from the schema registry, which lives in the catalog database: use a sqlite:// or postgres:// catalog.uri", p.Name, p.Format)
+		}
+		store, err := registry.Open(ctx, cfg.Catalog.URI)
+		if err != nil {
+			return nil, fmt.Errorf("opening the schema registry: %w", err)
+		}
+		return store, nil
+	}
+	return nil, nil
 }
 
 // stagingOptions are the process-level settings of runStaging.
@@ -104,6 +128,13 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	}
 	if err := compilePipelines(pipes, defs, log); err != nil {
 		return err
+	}
+	schemas, err := openSchemaStore(ctx, cfg, pipes)
+	if err != nil {
+		return err
+	}
+	if schemas != nil {
+		defer schemas.Close()
 	}
 	serving := opts.httpAddr != "" && opts.httpAddr != "off"
 	var authn *auth.Authenticator
@@ -155,7 +186,7 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 			if opts.instanceID != "" {
 				instance = opts.instanceID + "-" + p.Name
 			}
-			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Control: control, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout, Definitions: defs[p.Name]})
+			err := stage.Run(gctx, stage.Options{Pipeline: p, Brokers: brokers, Lake: lk, Metrics: metrics, Health: health, Control: control, Logger: log, InstanceID: instance, SessionTimeout: opts.sessionTimeout, Definitions: defs[p.Name], Registry: schemas})
 			if err != nil {
 				return fmt.Errorf("pipeline %s: %w", p.Name, err)
 			}

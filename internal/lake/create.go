@@ -29,7 +29,10 @@ type Partition struct {
 
 // TableSpec is what a table must look like when it is first created, and who writes it.
 type TableSpec struct {
-	Name       string // namespace.table
+	Name string // namespace.table
+	// Fields are columns given as Iceberg fields (nested types allowed; ids are reassigned), placed before
+	// Columns when the table is created: the columns a registry schema derives.
+	Fields     []iceberg.NestedField
 	Columns    []Column
 	Partitions []Partition
 	// Owner is the pipeline that writes the table; EnsureTable records it and refuses a table another
@@ -59,19 +62,58 @@ func IcebergType(name string) (iceberg.Type, error) {
 	case "binary":
 		return iceberg.PrimitiveTypes.Binary, nil
 	}
+	var p, sc int
+	if n, err := fmt.Sscanf(name, "decimal(%d,%d)", &p, &sc); err == nil && n == 2 && fmt.Sprintf("decimal(%d,%d)", p, sc) == name {
+		if p < 1 || p > 38 || sc < 0 || sc > p {
+			return nil, fmt.Errorf("column type %q: expected a precision of 1 to 38 and a scale of 0 to the precision", name)
+		}
+		return iceberg.DecimalTypeOf(p, sc), nil
+	}
 	return nil, fmt.Errorf("unknown column type %q", name)
 }
 
+// TypeName is the Big Father type name of an Iceberg type: the names IcebergType reads for primitives and
+// decimals, and Iceberg's own notation for nested types (which IcebergType does not read).
+func TypeName(t iceberg.Type) string {
+	switch t := t.(type) {
+	case iceberg.StringType:
+		return "string"
+	case iceberg.Int64Type:
+		return "long"
+	case iceberg.Int32Type:
+		return "int"
+	case iceberg.Float64Type:
+		return "double"
+	case iceberg.Float32Type:
+		return "float"
+	case iceberg.BooleanType:
+		return "boolean"
+	case iceberg.TimestampTzType:
+		return "timestamp"
+	case iceberg.DateType:
+		return "date"
+	case iceberg.BinaryType:
+		return "binary"
+	case iceberg.DecimalType:
+		return fmt.Sprintf("decimal(%d,%d)", t.Precision(), t.Scale())
+	}
+	return t.String()
+}
+
 func (s TableSpec) schema() (*iceberg.Schema, error) {
-	fields := make([]iceberg.NestedField, 0, len(s.Columns))
-	for i, c := range s.Columns {
+	fields := make([]iceberg.NestedField, 0, len(s.Fields)+len(s.Columns))
+	for _, f := range s.Fields {
+		f.ID = 0 // reassigned below
+		fields = append(fields, f)
+	}
+	for _, c := range s.Columns {
 		typ, err := IcebergType(c.Type)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.Name, err)
 		}
-		fields = append(fields, iceberg.NestedField{ID: i + 1, Name: c.Name, Type: typ, Required: c.Required})
+		fields = append(fields, iceberg.NestedField{Name: c.Name, Type: typ, Required: c.Required})
 	}
-	return iceberg.NewSchema(0, fields...), nil
+	return iceberg.AssignFreshSchemaIDs(iceberg.NewSchema(0, fields...), nil)
 }
 
 func (s TableSpec) partitionSpec(sc *iceberg.Schema) (*iceberg.PartitionSpec, error) {

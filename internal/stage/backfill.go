@@ -113,6 +113,9 @@ func printableName(s string) string {
 // already holds are dropped, so backfilling a full file over a partly staged stream adds only what is missing.
 func Backfill(ctx context.Context, opts Options, files []string) (BackfillStats, error) {
 	opts.defaults()
+	if opts.Pipeline.Registry() {
+		return BackfillStats{}, fmt.Errorf("pipeline %s: backfill reads JSON Lines and Parquet files, and the pipeline's format is %s; replay its topic instead", opts.Pipeline.Name, opts.Pipeline.Format)
+	}
 	e, err := newEngine(ctx, opts)
 	if err != nil {
 		return BackfillStats{}, err
@@ -469,6 +472,9 @@ func (e *engine) feed(ctx context.Context, tp lake.TopicPartition, start int64, 
 			out, v = e.add(&rec.meta, rec.value, now, fl)
 		}
 		switch out {
+		case evolve:
+			e.drain(consumed)
+			return fmt.Errorf("%s record %d: its schema was registered after the replay began and adds to the table; run the replay again", tp.Topic, rec.meta.Offset)
 		case blocked:
 			e.drain(consumed)
 			return fmt.Errorf("%s record %d rejected under the pause policy: %s: %s", tp.Topic, rec.meta.Offset, v.Code, v.Reason)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 
@@ -38,6 +39,7 @@ const (
 	duplicate
 	blocked // rejected under the pause policy: nothing was buffered
 	probed  // a monitor probe record: only its offset counts
+	evolve  // a registry record whose schema the table does not hold yet: nothing was buffered
 )
 
 // engine is a pipeline's record path, shared by the Kafka worker and backfill: check, transform, dedup, route,
@@ -50,10 +52,15 @@ type engine struct {
 	health *monitor.Health
 	lk     *lake.Lake
 
-	check *quality.Checker
+	check *quality.Checker // nil for registry formats
 	prog  *transform.Program
-	cols  []config.Column // checked columns, then derived and lookup columns
-	nBase int
+	// book decodes registry-framed records; followed holds the subject's schemas the tables follow. Both
+	// nil for json.
+	book      *schemaBook
+	followed  *followed
+	regFields []iceberg.NestedField // the main table's fields for the subject's columns, in column order
+	cols      []config.Column       // checked columns, then derived and lookup columns
+	nBase     int
 	// checkers check and transform the records of one poll in parallel (see prepareAll); checkers[0] uses
 	// e.check and e.prog.
 	checkers []*checker
@@ -123,10 +130,17 @@ func newEngine(ctx context.Context, opts Options) (*engine, error) {
 	e := &engine{p: p, log: opts.Logger.With("pipeline", p.Name), m: opts.Metrics, health: opts.Health, lk: opts.Lake,
 		writer: uuid.NewString(), pending: map[uint64]pendingID{}, dlqTopic: p.OnReject.DLQTopic}
 	var err error
-	if e.check, err = quality.New(p, quality.WithDefinitions(opts.Definitions...)); err != nil {
-		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	var base []config.Column
+	if p.Registry() {
+		if base, err = e.followSubject(ctx, opts); err != nil {
+			return nil, err
+		}
+	} else {
+		if e.check, err = quality.New(p, quality.WithDefinitions(opts.Definitions...)); err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		base = e.check.Columns()
 	}
-	base := e.check.Columns()
 	if e.prog, err = transform.New(p, base, e.log); err != nil {
 		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
@@ -135,7 +149,14 @@ func newEngine(ctx context.Context, opts Options) (*engine, error) {
 	// One checker per core: checks and transforms are the per-record work that parallelizes.
 	e.checkers = []*checker{newChecker(e.check, e.prog, e.cols, e.nBase)}
 	for i := 1; i < min(runtime.GOMAXPROCS(0), 4); i++ {
-		e.checkers = append(e.checkers, newChecker(e.check.Clone(), e.prog.Clone(), e.cols, e.nBase))
+		check := e.check
+		if check != nil {
+			check = check.Clone()
+		}
+		e.checkers = append(e.checkers, newChecker(check, e.prog.Clone(), e.cols, e.nBase))
+	}
+	for _, c := range e.checkers {
+		c.book = e.book
 	}
 	colIndex := func(name string) int {
 		for i, c := range e.cols {
@@ -199,9 +220,18 @@ func policy(p *config.Pipeline) string {
 func (e *engine) openSink(ctx context.Context, spec lake.TableSpec, rejectedTable bool) (*sink, error) {
 	// Every table the pipeline writes is its own (main, rejected, routes), unless it shares them.
 	spec.Owner = lake.Ownership{Pipeline: e.p.Name, Shared: e.p.Table.Shared, Route: !rejectedTable && spec.Name != e.p.Table.Name}
+	if e.book != nil && !rejectedTable {
+		spec = e.registrySpec(spec)
+	}
 	t, err := e.lk.EnsureTable(ctx, spec)
 	if err != nil {
 		return nil, err
+	}
+	if e.book != nil && !rejectedTable && spec.Name != e.p.Table.Name {
+		// A route table follows the subject as the main table does.
+		if t, _, err = e.lk.Follow(ctx, t, e.followed.schemas); err != nil {
+			return nil, err
+		}
 	}
 	s, err := newSink(t, e.cols, rejectedTable)
 	if err != nil {
@@ -225,7 +255,12 @@ func tableSpec(name string, cols []config.Column, parts []config.PartitionField)
 }
 
 // close releases the transform program's background work.
-func (e *engine) close() { e.prog.Close() }
+func (e *engine) close() {
+	if e.prog != nil {
+		e.prog.Close()
+		e.prog = nil
+	}
+}
 
 // floors returns, per sink, the offset below which a partition's records are already in that table.
 func (e *engine) floors(tp lake.TopicPartition, dst []int64) []int64 {
@@ -239,7 +274,8 @@ func (e *engine) floors(tp lake.TopicPartition, dst []int64) []int64 {
 // checker checks and transforms records on its own goroutine: it owns a Checker and a Program clone and
 // copies every accepted record's values into its arena, so they outlive the next Check.
 type checker struct {
-	check   *quality.Checker
+	check   *quality.Checker // nil for registry formats, which book decodes
+	book    *schemaBook
 	prog    *transform.Program
 	vals    []row.Value
 	arena   []byte
@@ -259,6 +295,7 @@ type prepared struct {
 	eventType string
 	routes    []int
 	probe     bool // a probe record: nothing was checked
+	evolve    bool // the table must take the record's schema first: nothing was checked
 }
 
 func newChecker(c *quality.Checker, prog *transform.Program, cols []config.Column, nBase int) *checker {
@@ -284,7 +321,17 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 		out.probe = true
 		return
 	}
-	if v := c.check.Check(raw, now, c.vals[:c.nBase]); v != nil {
+	if c.book != nil {
+		evolve, v := c.book.decode(context.Background(), raw, c.vals[:c.nBase])
+		if evolve {
+			out.evolve = true
+			return
+		}
+		if v != nil {
+			out.v = v
+			return
+		}
+	} else if v := c.check.Check(raw, now, c.vals[:c.nBase]); v != nil {
 		vc := *v
 		out.v = &vc
 		return
@@ -310,8 +357,10 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 		c.valBuf = append(c.valBuf, v)
 	}
 	out.vals = c.valBuf[start:len(c.valBuf):len(c.valBuf)]
-	if et, ok := c.check.EventType(); ok {
-		out.eventType = et
+	if c.check != nil {
+		if et, ok := c.check.EventType(); ok {
+			out.eventType = et
+		}
 	}
 	if withRoutes {
 		c.scratch = c.prog.Routes(c.vals, *meta, out.eventType, c.scratch)
@@ -382,6 +431,9 @@ func (e *engine) place(meta *row.Meta, raw []byte, now time.Time, floors []int64
 	if pr.probe {
 		e.m.ProbeRecords.WithLabelValues(e.p.Name).Inc()
 		return probed, nil
+	}
+	if pr.evolve {
+		return evolve, nil
 	}
 	if v := pr.v; v != nil {
 		switch policy(e.p) {
@@ -685,7 +737,7 @@ func (e *engine) eventTimeColumn(s *sink) string {
 	if s == e.rejs {
 		return ""
 	}
-	for _, c := range e.check.Columns() {
+	for _, c := range e.cols[:e.nBase] {
 		if c.Name == name && c.Type == config.TypeTimestamp {
 			return name
 		}

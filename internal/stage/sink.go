@@ -3,10 +3,12 @@ package stage
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -113,7 +115,7 @@ func newSink(tbl *table.Table, cols []config.Column, rejected bool) (*sink, erro
 		if err != nil {
 			return nil, err
 		}
-		if want, err := lake.IcebergType(string(c.Type)); err == nil {
+		if want, err := lake.IcebergType(string(c.Type)); err == nil { // nested types come from the table itself
 			if got := tbl.Schema().Field(idx(sc, c.Name)).Type; !got.Equals(want) {
 				return nil, fmt.Errorf("table %s: column %q is %s in the table but %s in the config", name, c.Name, got, c.Type)
 			}
@@ -517,6 +519,72 @@ func newAppender(b array.Builder, typ config.ColumnType) appender {
 				bb.Append(arrow.Date32(v.I))
 			}
 		}
+	case *array.BinaryBuilder:
+		return func(v *row.Value) {
+			if v.Null {
+				bb.AppendNull()
+			} else {
+				bb.Append(v.S)
+			}
+		}
+	case *array.Decimal128Builder, *array.StructBuilder, *array.ListBuilder, *array.MapBuilder:
+		return func(v *row.Value) {
+			if v.Null {
+				b.AppendNull()
+			} else {
+				appendNested(b, v.N)
+			}
+		}
 	}
 	panic(fmt.Sprintf("stage: no appender for column type %s (builder %T)", typ, b))
+}
+
+// appendNested appends a row.Nested tree, checked against the column's type when it was coerced.
+func appendNested(b array.Builder, v any) {
+	if v == nil {
+		b.AppendNull()
+		return
+	}
+	switch bb := b.(type) {
+	case *array.StructBuilder:
+		fields := v.([]any)
+		bb.Append(true)
+		for i, f := range fields {
+			appendNested(bb.FieldBuilder(i), f)
+		}
+	case *array.MapBuilder: // before ListBuilder: a map builder is a list of entries
+		kv := v.([]any)
+		bb.Append(true)
+		for i := 0; i < len(kv); i += 2 {
+			appendNested(bb.KeyBuilder(), kv[i])
+			appendNested(bb.ItemBuilder(), kv[i+1])
+		}
+	case *array.ListBuilder:
+		bb.Append(true)
+		for _, e := range v.([]any) {
+			appendNested(bb.ValueBuilder(), e)
+		}
+	case *array.Decimal128Builder:
+		bb.Append(decimal128.FromBigInt(v.(*big.Int)))
+	case *array.StringBuilder:
+		bb.Append(v.(string))
+	case *array.BinaryBuilder:
+		bb.Append(v.([]byte))
+	case *array.Int32Builder:
+		bb.Append(int32(v.(int64)))
+	case *array.Int64Builder:
+		bb.Append(v.(int64))
+	case *array.Float32Builder:
+		bb.Append(float32(v.(float64)))
+	case *array.Float64Builder:
+		bb.Append(v.(float64))
+	case *array.BooleanBuilder:
+		bb.Append(v.(bool))
+	case *array.TimestampBuilder:
+		bb.Append(arrow.Timestamp(v.(int64)))
+	case *array.Date32Builder:
+		bb.Append(arrow.Date32(v.(int64)))
+	default:
+		panic(fmt.Sprintf("stage: no nested appender for builder %T", b))
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/quality"
+	"github.com/bigfather/bigfather/internal/registry"
 	"github.com/bigfather/bigfather/internal/row"
 )
 
@@ -49,6 +50,9 @@ type Options struct {
 	// Definitions are log definitions given in memory, after the pipeline's definition files: those the caller
 	// read from the schema registry for Pipeline.Definitions.Registry.
 	Definitions []quality.DefinitionSource
+	// Registry is the schema registry that registry-framed formats (avro, protobuf, jsonschema) read their
+	// schemas from; required for them.
+	Registry *registry.Store
 }
 
 func (o *Options) defaults() {
@@ -91,6 +95,9 @@ type worker struct {
 	// when it is read again.
 	blockedAt  *row.Meta
 	resumeWith string
+	// evolveAt is the registry record whose schema the table must take before it is read again (Run rebuilds
+	// the engine); evolvedAt the last record that did, to catch a schema the rebuild did not make fit.
+	evolveAt, evolvedAt *row.Meta
 	// fetchPaused is set while an operator holds the pipeline (holdIfAsked).
 	fetchPaused bool
 	floorBuf    []int64
@@ -111,13 +118,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil || e == nil {
 		return err // nil with no engine: stopped while starting (loading the dedup index, say), nothing consumed
 	}
-	defer e.close()
 	w := &worker{opts: opts, p: opts.Pipeline, e: e}
+	defer func() { w.e.close() }()
 	if w.p.OnReject.DLQTopic != "" {
 		e.produce = w.produceDLQ
 	}
 	backoff := time.Second
 	for {
+		if w.evolveAt != nil {
+			if e, err = w.rebuild(ctx); err != nil || e == nil {
+				return err
+			}
+		}
 		committed := e.committedSeq.Load()
 		err := w.session(ctx)
 		if ctx.Err() != nil {
@@ -387,6 +399,13 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 			continue // already placed (a re-seek)
 		}
 		out, v := e.place(meta, w.raws[i], now, w.floorBuf, &prep[i])
+		if out == evolve {
+			// The table must take the record's schema first: commit what came before, then rebuild the
+			// engine on the evolved table (Run) and read the record again.
+			w.evolveAt = &row.Meta{Topic: meta.Topic, Partition: meta.Partition, Offset: meta.Offset}
+			paused = true
+			break
+		}
 		if out == blocked && !w.resume(meta) {
 			w.pause(meta, v)
 			paused = true
@@ -657,6 +676,29 @@ func (w *worker) waitResume(ctx context.Context) error {
 		w.resumeWith = action
 	}
 	return nil
+}
+
+// rebuild replaces the engine after a registry record asked for its schema (evolveAt): the new engine makes
+// the tables follow the subject's versions again, which now include that schema. A record that asks again
+// right after a rebuild means the rebuild could not make its schema fit, which would loop: that is an error.
+func (w *worker) rebuild(ctx context.Context) (*engine, error) {
+	at := w.evolveAt
+	w.evolveAt = nil
+	if prev := w.evolvedAt; prev != nil && prev.Topic == at.Topic && prev.Partition == at.Partition && prev.Offset == at.Offset {
+		return nil, fmt.Errorf("record %s/%d@%d: its schema still does not fit table %s after evolving it", at.Topic, at.Partition, at.Offset, w.p.Table.Name)
+	}
+	w.evolvedAt = at
+	w.e.log.Info("a record's schema adds to the table; evolving it", "topic", at.Topic, "partition", at.Partition, "offset", at.Offset)
+	w.e.close()
+	e, err := startEngine(ctx, w.opts)
+	if err != nil || e == nil {
+		return nil, err // w.e stays the closed engine: closing it again does nothing
+	}
+	if w.p.OnReject.DLQTopic != "" {
+		e.produce = w.produceDLQ
+	}
+	w.e = e
+	return e, nil
 }
 
 // isProbe reports whether a Kafka record is a monitor probe record.

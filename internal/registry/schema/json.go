@@ -22,6 +22,7 @@ type jsonSchema struct {
 	canonical string
 	doc       any
 	refs      map[string]any
+	compiled  *jsonschema.Schema
 }
 
 // Type returns JSON.
@@ -82,7 +83,8 @@ func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, er
 	if err := c.AddResource(main, doc); err != nil {
 		return nil, fmt.Errorf("%w: JSON Schema: %v", ErrInvalid, err)
 	}
-	if _, err := c.Compile(main); err != nil {
+	compiled, err := c.Compile(main)
+	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("%q", main+"#"), "the schema")
 		msg = strings.ReplaceAll(msg, main, "the schema")
 		return nil, fmt.Errorf("%w: JSON Schema: %s", ErrInvalid, msg)
@@ -91,7 +93,7 @@ func parseJSON(text string, refs []Reference, resolve Resolver) (*jsonSchema, er
 	if err != nil {
 		return nil, fmt.Errorf("%w: JSON Schema: writing the canonical form: %v", ErrInvalid, err)
 	}
-	s.canonical = canonical
+	s.canonical, s.compiled = canonical, compiled
 	return s, nil
 }
 
