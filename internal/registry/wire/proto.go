@@ -42,14 +42,22 @@ func newProto(fd protoreflect.FileDescriptor) (*protoDecoder, error) {
 func (d *protoDecoder) Fields() []iceberg.NestedField { return d.fields }
 
 // Decode reads the message indexes, then the message they name, which must be the file's first.
+//
+// Some clients (the npm package @kafkajs/confluent-schema-registry) write no message indexes: the payload
+// follows the schema id. A record whose indexes do not parse or name no message is read that way, as the
+// first message: a Protobuf payload never starts with a zero byte, which is how Confluent writes [0], and a
+// payload's first bytes read as indexes name a message only by chance in files of several nested messages.
 func (d *protoDecoder) Decode(rest []byte) (map[string]any, error) {
 	indexes, payload, err := SplitIndexes(rest)
-	if err != nil {
-		return nil, err
+	var md protoreflect.MessageDescriptor
+	if err == nil {
+		md, err = d.message(indexes)
 	}
-	md, err := d.message(indexes)
 	if err != nil {
-		return nil, err
+		if len(rest) == 0 || rest[0] == 0 {
+			return nil, err
+		}
+		indexes, payload, md = nil, rest, d.main
 	}
 	if md != d.main {
 		return nil, fmt.Errorf("the message indexes %v name message %s; the table follows %s, the schema's first message", indexes, md.FullName(), d.main.FullName())
