@@ -46,6 +46,7 @@ type schemasSeen struct {
 	Diff, DiffAfter          browserDiff
 	Incompatible, Compatible browserCheck
 	Toast                    string
+	LevelAfter               struct{ Selected, Text, Hint string }
 	Shots                    []string
 }
 
@@ -63,8 +64,8 @@ const (
 // HTTP with an operator's token; headless Chromium logs in as an operator (a console session), finds the subject
 // by search, and checks that the page shows the diff of v1 and v2 with exactly the added lines highlighted and
 // the BACKWARD verdict, the exact messages of an incompatible schema, that a compatible one is compatible, the
-// pipelines and tables that use the subject, and that Register registers v3 through the session. Screenshots go
-// to $BIGFATHER_SCREENSHOTS when set:
+// pipelines and tables that use the subject, and that Register registers v3 and Save sets the subject's level
+// through the session (its CSRF token). Screenshots go to $BIGFATHER_SCREENSHOTS when set:
 //
 //	BIGFATHER_SCREENSHOTS=docs/screenshots go test ./cmd/bigfather -run TestSchemasBrowser
 func TestSchemasBrowser(t *testing.T) {
@@ -244,6 +245,27 @@ pipelines:
 		want := []string{`    },`, `    {`, `      "name": "note",`, `      "type": [`, `        "null",`, `        "string"`, `      ],`, `      "default": null`}
 		if d.From != "2" || d.To != "3" || !slices.Equal(d.Added, want) || len(d.Removed) != 0 || d.State != "compatible" {
 			t.Errorf("diff after Register %s→%s: added %q, removed %q, %s; want 2→3 adding exactly %q", d.From, d.To, d.Added, d.Removed, d.State, want)
+		}
+	})
+
+	t.Run("level", func(t *testing.T) {
+		l := seen.LevelAfter
+		if l.Selected != "FULL_TRANSITIVE" || strings.Contains(l.Text, "global") || !strings.Contains(l.Hint, "(FULL_TRANSITIVE)") {
+			t.Errorf("after setting FULL_TRANSITIVE: %+v; want it selected, not marked global, and the check under it", l)
+		}
+		req, err := http.NewRequest(http.MethodGet, base+"/config/"+subject, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var c struct{ CompatibilityLevel string }
+		if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || c.CompatibilityLevel != "FULL_TRANSITIVE" {
+			t.Errorf("GET /config/%s after Save: %+v, %v; want FULL_TRANSITIVE", subject, c, err)
 		}
 	})
 

@@ -3,7 +3,7 @@
 // the subject's page shows its type, latest version, id and level, the pipelines and tables that use it, and
 // the diff of v1 and v2 with the added lines highlighted and the verdict; a pasted incompatible schema is checked
 // and its messages shown, then a compatible one; Register registers the compatible one through the session
-// (CSRF token), and the diff then compares v2 and v3. Screenshots go to SHOT_DIR. At the end it prints one JSON
+// (CSRF token), and the diff then compares v2 and v3; the operator sets the subject's level. Screenshots go to SHOT_DIR. At the end it prints one JSON
 // line of what it saw, for the Go test to check.
 //
 // Environment: BASE_URL (the console's origin), SUBJECT, LOGIN_NAME and LOGIN_PASSWORD (an operator), SEARCH
@@ -107,6 +107,16 @@ await main(async (browser) => {
   seen.toast = await page.textContent('#toast');
   seen.diffAfter = await diff(page);
   await snap(page, 'schemas-subject');
+
+  // An operator sets the subject's own level; the page reloads showing it as the subject's.
+  await page.selectOption('[data-stat="level"] select', 'FULL_TRANSITIVE');
+  await page.click('button[data-action="level"]');
+  await page.locator('[data-stat="level"] [data-level="FULL_TRANSITIVE"]').waitFor({ timeout: WAIT });
+  seen.levelAfter = {
+    selected: await page.inputValue('[data-stat="level"] select'),
+    text: (await page.innerText('[data-stat="level"]')).replace(/\s+/g, ' ').trim(),
+    hint: await page.textContent('section[data-card="check"] .hint'),
+  };
   expectNoErrors(page);
   emit({ ...seen, shots });
 });
