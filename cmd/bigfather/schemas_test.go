@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ var schemaFiles = map[string]string{
 	"refs.json":    `[{"name": "shop.Money", "subject": "money", "version": 1}]`,
 	"refund.json":  `{"type":"object","properties":{"order_id":{"type":"string"}}}`,
 	"empty.avsc":   "  \n",
+	"event.proto":  "syntax = \"proto3\";\npackage game;\n\nmessage Event {\n  string event_id = 1;\n}\n",
 	"broken.json":  `{"name": "shop.Money"`,
 }
 
@@ -234,6 +236,22 @@ BACKWARD: version 2 is compatible with version 1
   "messages": []
 }
 `, ""},
+	{"a .proto file is PROTOBUF", []string{"register", "game.events-value", "FILE/event.proto"}, 0,
+		"registered game.events-value version 1, id 6\n", ""},
+	{"show a Protobuf schema as written", []string{"show", "game.events-value"}, 0, `subject:        game.events-value
+version:        1
+id:             6
+type:           PROTOBUF
+compatibility:  BACKWARD (global)
+references:     none
+
+syntax = "proto3";
+package game;
+
+message Event {
+  string event_id = 1;
+}
+`, ""},
 	{"register an incompatible schema", []string{"register", "shop.orders-value", "FILE/bad.avsc"}, 1, "",
 		`bigfather: schemas register: Schema being registered is incompatible with an earlier schema for subject "shop.orders-value", details: [the new schema cannot read data written with the previous version: at /order_id: the reader's type long does not match the writer's type string, the new schema cannot read data written with the previous version: at /coupon: reader's field "coupon" (string) has no default and the writer has no such field] (error 409)` + "\n"},
 	{"an unknown subject", []string{"show", "nope"}, 1, "", "bigfather: schemas show: Subject 'nope' not found. (error 40401)\n"},
@@ -335,9 +353,23 @@ pipelines:
 		})
 		url := "http://" + addr
 		run(t, []string{"BIGFATHER_TOKEN=" + operator}, schemasSteps, "--url", url)
+		// A level of the subject's own shows without "(global)".
+		req, err := http.NewRequest(http.MethodPut, url+"/config/money", strings.NewReader(`{"compatibility":"FULL"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+operator)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("PUT /config/money: %s", resp.Status)
+		}
 		run(t, nil, []schemasStep{
 			{"a viewer reads", []string{"list", "--prefix", "money", "--token", viewer}, 0, `SUBJECT  VERSION  ID  TYPE  COMPATIBILITY
-money    1        3   AVRO  BACKWARD (global)
+money    1        3   AVRO  FULL
 `, ""},
 			{"a viewer may not register", []string{"register", "other", "FILE/money.avsc", "--token", viewer}, 1, "",
 				"bigfather: schemas register: Forbidden: this needs the operator role; reader is a viewer (error 40301)\n"},
