@@ -322,7 +322,7 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 		return
 	}
 	if c.book != nil {
-		evolve, v := c.book.decode(context.Background(), raw, c.vals[:c.nBase])
+		evolve, v := c.book.decode(context.Background(), raw, now, c.vals[:c.nBase])
 		if evolve {
 			out.evolve = true
 			return

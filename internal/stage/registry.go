@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,7 @@ type schemaBook struct {
 	refused map[int]string
 	// pauseOnChange: schema_change pause (else reject).
 	pauseOnChange bool
+	clean         *cleanser
 
 	mu      sync.RWMutex
 	entries map[int]*schemaEntry
@@ -139,7 +141,10 @@ func registryColumns(sc *iceberg.Schema, skip map[string]bool) ([]config.Column,
 
 // decode fills vals (one per base column) from a framed record. It returns evolve when the table must take
 // the record's schema first, a violation when the record is refused, or neither.
-func (b *schemaBook) decode(ctx context.Context, raw []byte, vals []row.Value) (evolve bool, v *quality.Violation) {
+func (b *schemaBook) decode(ctx context.Context, raw []byte, now time.Time, vals []row.Value) (evolve bool, v *quality.Violation) {
+	if b.clean.maxBytes > 0 && int64(len(raw)) > b.clean.maxBytes {
+		return false, quality.Oversize(int64(len(raw)), b.clean.maxBytes)
+	}
 	id, rest, err := wire.Split(raw)
 	if err != nil {
 		return false, &quality.Violation{Code: CodeNotFramed, Reason: err.Error()}
@@ -157,6 +162,7 @@ func (b *schemaBook) decode(ctx context.Context, raw []byte, vals []row.Value) (
 	if err != nil {
 		return false, &quality.Violation{Code: CodeUndecodable, Reason: fmt.Sprintf("schema id %d: %v", id, err)}
 	}
+	b.clean.strings(rec)
 	if cv := e.rules.Check(rec); cv != nil {
 		return false, &quality.Violation{Code: CodeContractViolation, Field: cv.Rule, Reason: fmt.Sprintf("subject %s: %s", b.subject, cv.Reason)}
 	}
@@ -167,7 +173,7 @@ func (b *schemaBook) decode(ctx context.Context, raw []byte, vals []row.Value) (
 		}
 	}
 	vals[last] = row.Value{I: int64(id)}
-	return false, nil
+	return false, b.clean.futureRule(b.cols, vals, now)
 }
 
 // entry returns what the book knows of id, fetching the schema on first sight.
@@ -373,7 +379,8 @@ func (e *engine) followSubject(ctx context.Context, opts Options) ([]config.Colu
 	}
 	cols, types := registryColumns(t.Schema(), skip)
 	e.book = &schemaBook{store: opts.Registry, subject: p.Subject, cols: cols, types: types,
-		refused: map[int]string{}, pauseOnChange: p.SchemaChange != config.SchemaChangeReject, entries: map[int]*schemaEntry{}}
+		refused: map[int]string{}, pauseOnChange: p.SchemaChange != config.SchemaChangeReject, entries: map[int]*schemaEntry{},
+		clean: newCleanser(p, cols)}
 	for id, why := range fol.bad {
 		e.book.refused[id] = why
 	}
@@ -408,4 +415,78 @@ func (e *engine) registrySpec(spec lake.TableSpec) lake.TableSpec {
 	}
 	spec.Columns = cols
 	return spec
+}
+
+// cleanser applies a pipeline's cleansing rules to a decoded registry record's top-level strings (trim, case,
+// aliases) and its future-timestamp rule to the timestamp column, as the JSON checker does for JSON records.
+// The typed formats need no coercion of numbers or epoch timestamps.
+type cleanser struct {
+	trim     bool
+	fields   map[string]config.FieldCleanse
+	future   int // base column of the future rule; -1 for none
+	maxSkew  time.Duration
+	clamp    bool
+	maxBytes int64
+}
+
+func newCleanser(p *config.Pipeline, cols []config.Column) *cleanser {
+	c := &cleanser{trim: p.Cleanse.Trim, fields: map[string]config.FieldCleanse{}, future: -1,
+		maxSkew: p.Cleanse.Future.MaxSkew, clamp: p.Cleanse.Future.Action == "clamp", maxBytes: p.Limits.MaxRecordBytes}
+	for _, f := range p.Cleanse.Fields {
+		c.fields[f.Field] = f
+	}
+	if c.maxSkew > 0 {
+		for i, col := range cols {
+			if col.Name == p.Cleanse.Future.Field && col.Type == config.TypeTimestamp {
+				c.future = i
+			}
+		}
+	}
+	return c
+}
+
+// strings cleanses the record's top-level strings in place.
+func (c *cleanser) strings(rec map[string]any) {
+	if !c.trim && len(c.fields) == 0 {
+		return
+	}
+	for name, v := range rec {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if c.trim {
+			s = strings.TrimSpace(s)
+		}
+		if f, ok := c.fields[name]; ok {
+			switch f.Case {
+			case "lower":
+				s = strings.ToLower(s)
+			case "upper":
+				s = strings.ToUpper(s)
+			}
+			if canon, ok := f.Aliases[s]; ok {
+				s = canon
+			}
+		}
+		rec[name] = s
+	}
+}
+
+// futureRule checks (or clamps) the future-timestamp column.
+func (c *cleanser) futureRule(cols []config.Column, vals []row.Value, now time.Time) *quality.Violation {
+	if c.future < 0 {
+		return nil
+	}
+	v := &vals[c.future]
+	if v.Null || v.I-now.UnixMicro() <= c.maxSkew.Microseconds() {
+		return nil
+	}
+	if c.clamp {
+		v.I = now.UnixMicro()
+		return nil
+	}
+	name := cols[c.future].Name
+	return &quality.Violation{Code: quality.CodeFutureTimestamp, Field: name, Reason: fmt.Sprintf("field %q: %s is %s ahead of now, more than the %s allowed",
+		name, time.UnixMicro(v.I).UTC().Format(time.RFC3339Nano), time.Duration(v.I-now.UnixMicro())*time.Microsecond, c.maxSkew)}
 }

@@ -81,7 +81,17 @@ type eventV2 struct {
 // body of a refusal.
 func registerSchema(t *testing.T, url, subject, text string, ruleSet any) (int, int, string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"schema": text, "ruleSet": ruleSet})
+	return registerTyped(t, url, subject, "", text, ruleSet)
+}
+
+// registerTyped is registerSchema for a schemaType ("" for Avro).
+func registerTyped(t *testing.T, url, subject, schemaType, text string, ruleSet any) (int, int, string) {
+	t.Helper()
+	req := map[string]any{"schema": text, "ruleSet": ruleSet}
+	if schemaType != "" {
+		req["schemaType"] = schemaType
+	}
+	body, _ := json.Marshal(req)
 	resp, err := http.Post(url+"/subjects/"+subject+"/versions", registry.ContentType, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
