@@ -2,7 +2,9 @@ package wire
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"time"
 
@@ -124,6 +126,9 @@ func avroType(s avro.Schema, n *ids, path string) (iceberg.Type, error) {
 		if only := nonNull(s); only != nil {
 			return avroType(only, n, path)
 		}
+		if len(s.Types()) <= 1 {
+			return nil, fmt.Errorf("field %s: a null type alone cannot be a column", path)
+		}
 		return iceberg.PrimitiveTypes.String, nil // several types: the value as JSON text
 	}
 	return nil, fmt.Errorf("field %s: Avro type %s cannot be a column", path, s.Type())
@@ -144,29 +149,92 @@ func nonNull(u *avro.UnionSchema) avro.Schema {
 	return only
 }
 
-// readerPool sizes: records are decoded from memory, so the reader never reads ahead.
+// Decode reads the fields of the writer's record in order. A payload that ends early, or whose lengths, counts,
+// union branches or enum indexes are out of range, is an error naming the field.
 func (d *avroDecoder) Decode(rest []byte) (map[string]any, error) {
-	r := avro.NewReader(nil, 0).Reset(rest)
+	rd := &avroReading{r: avro.NewReader(nil, 0).Reset(rest), size: len(rest)}
 	out := make(map[string]any, len(d.schema.Fields()))
 	for _, f := range d.schema.Fields() {
-		v, err := readAvro(r, f.Type(), f.Name())
+		v, err := rd.read(f.Type(), f.Name())
 		if err != nil {
 			return nil, err
 		}
 		out[f.Name()] = v
 	}
-	if r.Error != nil {
-		return nil, fmt.Errorf("Avro payload: %v", r.Error)
-	}
 	return out, nil
 }
 
-// readAvro reads one value of schema s; path names it for errors.
-func readAvro(r *avro.Reader, s avro.Schema, path string) (any, error) {
-	s = derefAvro(s)
-	if r.Error != nil {
-		return nil, fmt.Errorf("field %s: %v", path, r.Error)
+// avroReading is the state of one Decode: the reader over the payload and the payload's size, which bounds
+// the item counts of arrays and maps.
+type avroReading struct {
+	r    *avro.Reader
+	size int
+}
+
+// maxEmptyItems bounds the items of an array whose items take no bytes (records without fields, fixed of size
+// 0): no payload size bounds their count.
+const maxEmptyItems = 1 << 16
+
+// read reads one value of schema s; path names it for errors. An error of the reader (the payload ends, a
+// length is negative) is reported at the innermost value it happened in.
+func (rd *avroReading) read(s avro.Schema, path string) (any, error) {
+	if rd.r.Error != nil {
+		return nil, avroReadError(path, rd.r.Error)
 	}
+	v, err := rd.value(derefAvro(s), path)
+	if err != nil {
+		return nil, err
+	}
+	if rd.r.Error != nil {
+		return nil, avroReadError(path, rd.r.Error)
+	}
+	return v, nil
+}
+
+func avroReadError(path string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("field %s: the Avro payload ends before the value", path)
+	}
+	return fmt.Errorf("field %s: %v", path, err)
+}
+
+// blockCount reads the item count of the next block of an array or a map; 0 ends the value.
+func (rd *avroReading) blockCount(path string, items avro.Schema) (int64, error) {
+	n, _ := rd.r.ReadBlockHeader()
+	if rd.r.Error != nil {
+		return 0, avroReadError(path, rd.r.Error)
+	}
+	limit := int64(rd.size)
+	if items != nil && avroEmpty(items) {
+		limit = maxEmptyItems
+	}
+	if n < 0 || n > limit {
+		return 0, fmt.Errorf("field %s: a block of %d items is longer than the %d-byte payload", path, n, rd.size)
+	}
+	return n, nil
+}
+
+// avroEmpty reports whether values of s can take no bytes at all.
+func avroEmpty(s avro.Schema) bool {
+	switch s := derefAvro(s).(type) {
+	case *avro.NullSchema:
+		return true
+	case *avro.FixedSchema:
+		return s.Size() == 0
+	case *avro.RecordSchema:
+		for _, f := range s.Fields() {
+			if !avroEmpty(f.Type()) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// value reads one value of s, a dereferenced schema.
+func (rd *avroReading) value(s avro.Schema, path string) (any, error) {
+	r := rd.r
 	if s.Type() == avro.Null {
 		return nil, nil
 	}
@@ -175,59 +243,62 @@ func readAvro(r *avro.Reader, s avro.Schema, path string) (any, error) {
 	case *avro.PrimitiveSchema:
 		switch s.Type() {
 		case avro.Boolean:
-			return r.ReadBool(), r.Error
+			return r.ReadBool(), nil
 		case avro.Int:
 			v := int64(r.ReadInt())
 			if l != nil {
 				switch l.Type() {
 				case avro.Date:
-					return time.Unix(v*86400, 0).UTC(), r.Error
+					return time.Unix(v*86400, 0).UTC(), nil
 				case avro.TimeMillis:
-					return v * 1000, r.Error
+					return v * 1000, nil
 				}
 			}
-			return v, r.Error
+			return v, nil
 		case avro.Long:
 			v := r.ReadLong()
 			if l != nil {
 				switch l.Type() {
 				case avro.TimestampMillis, avro.LocalTimestampMillis:
-					return time.UnixMilli(v).UTC(), r.Error
+					return time.UnixMilli(v).UTC(), nil
 				case avro.TimestampMicros, avro.LocalTimestampMicros:
-					return time.UnixMicro(v).UTC(), r.Error
+					return time.UnixMicro(v).UTC(), nil
 				}
 			}
-			return v, r.Error
+			return v, nil
 		case avro.Float:
-			return float64(r.ReadFloat()), r.Error
+			return float64(r.ReadFloat()), nil
 		case avro.Double:
-			return r.ReadDouble(), r.Error
+			return r.ReadDouble(), nil
 		case avro.String:
-			return r.ReadString(), r.Error
+			return r.ReadString(), nil
 		case avro.Bytes:
 			b := r.ReadBytes()
 			if d, ok := l.(*avro.DecimalLogicalSchema); ok {
-				return ratOf(b, d.Scale()), r.Error
+				return ratOf(b, d.Scale()), nil
 			}
-			return b, r.Error
+			return b, nil
 		}
 	case *avro.FixedSchema:
 		b := make([]byte, s.Size())
 		r.Read(b)
 		if d, ok := l.(*avro.DecimalLogicalSchema); ok {
-			return ratOf(b, d.Scale()), r.Error
+			return ratOf(b, d.Scale()), nil
 		}
-		return b, r.Error
+		return b, nil
 	case *avro.EnumSchema:
 		i := r.ReadInt()
+		if r.Error != nil {
+			return nil, avroReadError(path, r.Error)
+		}
 		if i < 0 || int(i) >= len(s.Symbols()) {
 			return nil, fmt.Errorf("field %s: enum index %d is outside the %d symbols of %s", path, i, len(s.Symbols()), s.FullName())
 		}
-		return s.Symbols()[i], r.Error
+		return s.Symbols()[i], nil
 	case *avro.RecordSchema:
 		m := make(map[string]any, len(s.Fields()))
 		for _, f := range s.Fields() {
-			v, err := readAvro(r, f.Type(), path+"."+f.Name())
+			v, err := rd.read(f.Type(), path+"."+f.Name())
 			if err != nil {
 				return nil, err
 			}
@@ -235,48 +306,58 @@ func readAvro(r *avro.Reader, s avro.Schema, path string) (any, error) {
 		}
 		return m, nil
 	case *avro.ArraySchema:
-		var out []any
-		var err error
-		r.ReadArrayCB(func(r *avro.Reader) bool {
-			var v any
-			if v, err = readAvro(r, s.Items(), fmt.Sprintf("%s[%d]", path, len(out))); err != nil {
-				return false
+		out := []any{}
+		for {
+			n, err := rd.blockCount(path, s.Items())
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, v)
-			return true
-		})
-		if err == nil && r.Error != nil {
-			err = fmt.Errorf("field %s: %v", path, r.Error)
+			if n == 0 {
+				return out, nil
+			}
+			if len(out)+int(n) > maxEmptyItems && avroEmpty(s.Items()) {
+				return nil, fmt.Errorf("field %s: over %d items that take no bytes", path, maxEmptyItems)
+			}
+			for range n {
+				v, err := rd.read(s.Items(), fmt.Sprintf("%s[%d]", path, len(out)))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+			}
 		}
-		if out == nil {
-			out = []any{}
-		}
-		return out, err
 	case *avro.MapSchema:
 		out := Map{}
-		var err error
-		r.ReadMapCB(func(r *avro.Reader, key string) bool {
-			var v any
-			if v, err = readAvro(r, s.Values(), path+"."+key); err != nil {
-				return false
+		for {
+			n, err := rd.blockCount(path, nil)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, Entry{key, v})
-			return true
-		})
-		if err == nil && r.Error != nil {
-			err = fmt.Errorf("field %s: %v", path, r.Error)
+			if n == 0 {
+				return out, nil
+			}
+			for range n {
+				key := r.ReadString()
+				if r.Error != nil {
+					return nil, avroReadError(path, r.Error)
+				}
+				v, err := rd.read(s.Values(), path+"."+key)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, Entry{key, v})
+			}
 		}
-		return out, err
 	case *avro.UnionSchema:
 		i := r.ReadLong()
 		types := s.Types()
 		if r.Error != nil {
-			return nil, fmt.Errorf("field %s: %v", path, r.Error)
+			return nil, avroReadError(path, r.Error)
 		}
-		if i < 0 || int(i) >= len(types) {
+		if i < 0 || i >= int64(len(types)) {
 			return nil, fmt.Errorf("field %s: union branch %d is outside the union's %d types", path, i, len(types))
 		}
-		v, err := readAvro(r, types[i], path)
+		v, err := rd.read(types[i], path)
 		if err != nil || nonNull(s) != nil || v == nil {
 			return v, err
 		}
@@ -327,14 +408,18 @@ func jsonable(v any) any {
 	return v
 }
 
-// ratScale is the number of decimals that write r exactly (r's denominator is a power of ten here).
+// ratScale is the number of decimals that write r exactly: the least n for which r's denominator divides 10^n
+// (r comes from an unscaled value over 10^scale, so its denominator's only prime factors are 2 and 5). The
+// count of divisions by ten is not it: 1/4 needs two decimals, not one.
 func ratScale(r *big.Rat) int {
-	d := new(big.Int).Set(r.Denom())
-	n := 0
+	p := big.NewInt(1)
 	ten := big.NewInt(10)
-	for d.Cmp(big.NewInt(1)) > 0 && n < 40 {
-		d.Quo(d, ten)
-		n++
+	rem := new(big.Int)
+	for n := 0; n < 80; n++ {
+		if rem.Rem(p, r.Denom()).Sign() == 0 {
+			return n
+		}
+		p.Mul(p, ten)
 	}
-	return n
+	return 80
 }

@@ -249,4 +249,3 @@ func protoScalar(f protoreflect.FieldDescriptor, v protoreflect.Value) any {
 	}
 	return nil
 }
-
