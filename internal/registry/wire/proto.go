@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
 	"slices"
@@ -44,17 +45,20 @@ func (d *protoDecoder) Fields() []iceberg.NestedField { return d.fields }
 // Decode reads the message indexes, then the message they name, which must be the file's first.
 //
 // Some clients (the npm package @kafkajs/confluent-schema-registry) write no message indexes: the payload
-// follows the schema id. A record whose indexes do not parse or name no message is read that way, as the
-// first message: a Protobuf payload never starts with a zero byte, which is how Confluent writes [0], and a
-// payload's first bytes read as indexes name a message only by chance in files of several nested messages.
+// follows the schema id. Such a record is read as the first message when its first byte cannot start
+// Confluent's indexes but can start a Protobuf payload, and its indexes do not parse or name no message. A
+// payload's first byte is a field tag, 0x08 or more (field numbers start at 1), while the indexes most records
+// carry start with a count of 0 to 3, the bytes 0x00 to 0x07, which are read as indexes only, so that a bad
+// index is reported as such. An empty record is the first message with every field at its default, as an
+// empty Protobuf payload is.
 func (d *protoDecoder) Decode(rest []byte) (map[string]any, error) {
-	indexes, payload, err := SplitIndexes(rest)
 	var md protoreflect.MessageDescriptor
+	indexes, payload, err := SplitIndexes(rest)
 	if err == nil {
 		md, err = d.message(indexes)
 	}
 	if err != nil {
-		if len(rest) == 0 || rest[0] == 0 {
+		if len(rest) > 0 && rest[0] < 0x08 {
 			return nil, err
 		}
 		indexes, payload, md = nil, rest, d.main
@@ -179,8 +183,8 @@ func protoMessage(m protoreflect.Message) map[string]any {
 				entries = append(entries, Entry{protoScalar(f.MapKey(), k.Value()), protoValue(f.MapValue(), v)})
 				return true
 			})
-			// Map iteration order is random; keys sort for stable rows.
-			slices.SortFunc(entries, func(a, b Entry) int { return strings.Compare(fmt.Sprint(a.Key), fmt.Sprint(b.Key)) })
+			// Map iteration order is random; keys sort for stable rows, numbers as numbers.
+			slices.SortFunc(entries, func(a, b Entry) int { return compareKeys(a.Key, b.Key) })
 			out[name] = entries
 		case f.IsList():
 			l := m.Get(f).List()
@@ -248,4 +252,27 @@ func protoScalar(f protoreflect.FieldDescriptor, v protoreflect.Value) any {
 		return fmt.Sprint(int32(v.Enum()))
 	}
 	return nil
+}
+
+// compareKeys orders two Protobuf map keys of one kind: integers (int64, or *big.Rat for 64-bit unsigned
+// ones) by value, false before true, strings by their bytes.
+func compareKeys(a, b any) int {
+	switch a := a.(type) {
+	case int64:
+		if b, ok := b.(int64); ok {
+			return cmp.Compare(a, b)
+		}
+	case *big.Rat:
+		if b, ok := b.(*big.Rat); ok {
+			return a.Cmp(b)
+		}
+	case bool:
+		if b, ok := b.(bool); ok && a != b {
+			if a {
+				return 1
+			}
+			return -1
+		}
+	}
+	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
 }
