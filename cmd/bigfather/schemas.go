@@ -405,7 +405,7 @@ type subjectRow struct {
 	Compatibility string `json:"compatibility"`
 	// Global says the level is the global one (the subject has none of its own).
 	Global  bool `json:"global"`
-	Deleted bool `json:"deleted,omitempty"`
+	Deleted bool `json:"deleted"`
 }
 
 func (sc *schemasCmd) list(ctx context.Context, c *regClient, prefix string, deleted bool) error {

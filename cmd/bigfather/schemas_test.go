@@ -63,7 +63,8 @@ shop.refunds-value   1        5   JSON  BACKWARD (global)
     "id": 5,
     "type": "JSON",
     "compatibility": "BACKWARD",
-    "global": true
+    "global": true,
+    "deleted": false
   }
 ]
 `, ""},
@@ -379,6 +380,38 @@ money    1        3   AVRO  FULL
 				"bigfather: schemas list: Unauthorized: unknown bearer token (error 40101): give a token with --token or $BIGFATHER_TOKEN\n"},
 			{"--url and --config", []string{"list", "--config", cfg}, 2, "", "bigfather: schemas list: give --url or --config, not both\n"},
 			{"a bad --url", []string{"list", "--url", "localhost:8080"}, 2, "", "bigfather: schemas list: --url must be http://HOST:PORT, got \"localhost:8080\"\n"},
+		}, "--url", url)
+
+		// A soft-deleted subject is listed only with --deleted, marked.
+		req, err = http.NewRequest(http.MethodDelete, url+"/subjects/game.events-value", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+operator)
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("DELETE /subjects/game.events-value: %s", resp.Status)
+		}
+		run(t, []string{"BIGFATHER_TOKEN=" + viewer}, []schemasStep{
+			{"a deleted subject is not listed", []string{"list", "--prefix", "game"}, 0, "no subjects\n", ""},
+			{"--deleted lists it", []string{"list", "--prefix", "game", "--deleted"}, 0, `SUBJECT            VERSION  ID  TYPE      COMPATIBILITY      DELETED
+game.events-value  1        6   PROTOBUF  BACKWARD (global)  yes
+`, ""},
+			{"--deleted as json", []string{"list", "--prefix", "money", "--deleted", "--format", "json"}, 0, `[
+  {
+    "subject": "money",
+    "version": 1,
+    "id": 3,
+    "type": "AVRO",
+    "compatibility": "FULL",
+    "global": false,
+    "deleted": false
+  }
+]
+`, ""},
 		}, "--url", url)
 	})
 }
