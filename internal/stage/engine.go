@@ -296,6 +296,7 @@ type prepared struct {
 	routes    []int
 	probe     bool // a probe record: nothing was checked
 	evolve    bool // the table must take the record's schema first: nothing was checked
+	hold      bool // v pauses the pipeline whatever the rejection policy (schema_change: pause)
 }
 
 func newChecker(c *quality.Checker, prog *transform.Program, cols []config.Column, nBase int) *checker {
@@ -328,7 +329,7 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 			return
 		}
 		if v != nil {
-			out.v = v
+			out.v, out.hold = v, v.Code == CodeSchemaChange && c.book.pauseOnChange
 			return
 		}
 	} else if v := c.check.Check(raw, now, c.vals[:c.nBase]); v != nil {
@@ -436,6 +437,9 @@ func (e *engine) place(meta *row.Meta, raw []byte, now time.Time, floors []int64
 		return evolve, nil
 	}
 	if v := pr.v; v != nil {
+		if pr.hold {
+			return blocked, v
+		}
 		switch policy(e.p) {
 		case config.PolicyPause:
 			return blocked, v

@@ -318,3 +318,78 @@ func TestRegistryProtobuf(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrySchemaChange: a version the table cannot take (score int → string, accepted by the registry
+// under NONE) pauses the pipeline before its first record under schema_change: pause, naming the change, and
+// leaves the table as it was; under schema_change: reject its records land in the rejected table.
+func TestRegistrySchemaChange(t *testing.T) {
+	for _, policy := range []string{config.SchemaChangePause, config.SchemaChangeReject} {
+		t.Run(policy, func(t *testing.T) {
+			topic := "sc-" + policy
+			r := newRegistryRig(t, topic)
+			subject := topic + "-value"
+			req, _ := http.NewRequest(http.MethodPut, r.url+"/config/"+subject, stringsReader(`{"compatibility":"NONE"}`))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			v1 := `{"type":"object","properties":{"id":{"type":"string"},"score":{"type":"integer"}}}`
+			v2 := `{"type":"object","properties":{"id":{"type":"string"},"score":{"type":"string"}}}`
+			id1, _, _ := registerTyped(t, r.url, subject, "JSON", v1, nil)
+			for i := range 3 {
+				r.produce(t, "k", wire.Frame(id1, nil, fmt.Appendf(nil, `{"id":"a%d","score":%d}`, i, i)))
+			}
+			p := &config.Pipeline{Name: topic, Topics: []string{topic}, Start: "earliest", Format: config.FormatJSONSchema, Subject: subject,
+				SchemaChange: policy, Group: "g-" + topic, Table: config.Table{Name: "staging.t" + policy},
+				Commit: config.Commit{Interval: 100 * time.Millisecond, MaxRows: 500, MaxBytes: 64 << 20}}
+			m, health := monitor.NewMetrics(), monitor.NewHealth()
+			rctx, cancel := context.WithCancel(r.ctx)
+			done := make(chan error, 1)
+			go func() {
+				done <- stage.Run(rctx, stage.Options{Pipeline: p, Brokers: []string{r.br.Addr()}, Lake: r.lk, Metrics: m, Health: health, Registry: r.store,
+					Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+			}()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			}()
+			waitFor := func(what string, ok func() bool) {
+				t.Helper()
+				for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("timed out waiting for %s (statuses %+v)", what, health.Statuses())
+					}
+				}
+			}
+			waitFor("3 rows", func() bool { return testutil.ToFloat64(m.RowsCommitted.WithLabelValues(p.Name, p.Table.Name)) >= 3 })
+			id2, status, body := registerTyped(t, r.url, subject, "JSON", v2, nil)
+			if status != http.StatusOK {
+				t.Fatalf("register v2: %d %s", status, body)
+			}
+			r.produce(t, "k", wire.Frame(id2, nil, []byte(`{"id":"b0","score":"high"}`)))
+			r.produce(t, "k", wire.Frame(id1, nil, []byte(`{"id":"a3","score":3}`)))
+			why := fmt.Sprintf("schema id %d of subject %s changes the table in a way it cannot take: cannot change column type: score: long -> string", id2, subject)
+			if policy == config.SchemaChangePause {
+				waitFor("a pause", func() bool { return testutil.ToFloat64(m.Paused.WithLabelValues(p.Name)) == 1 })
+				st := health.Statuses()[p.Name]
+				if want := fmt.Sprintf("record %s/0@3 rejected: schema_change: %s", topic, why); st.State != "paused" || st.LastError != want {
+					t.Errorf("paused with %q (%s), want %q", st.LastError, st.State, want)
+				}
+				if got := fmt.Sprint(queryTable(t, r.lk, p.Table.Name, "select count(*), typeof(any_value(score)) from "+p.Table.Name)); got != "[[3 BIGINT]]" {
+					t.Errorf("table after the pause: %s", got)
+				}
+				return
+			}
+			waitFor("the rejection", func() bool {
+				return testutil.ToFloat64(m.RowsCommitted.WithLabelValues(p.Name, p.Table.Name+"_rejected")) >= 1 &&
+					testutil.ToFloat64(m.RowsCommitted.WithLabelValues(p.Name, p.Table.Name)) >= 4
+			})
+			if got := fmt.Sprint(queryTable(t, r.lk, p.Table.Name+"_rejected", "select _offset, reason_code, reason from "+p.Table.Name+"_rejected")); got != fmt.Sprintf("[[3 schema_change %s]]", why) {
+				t.Errorf("rejected: %s", got)
+			}
+		})
+	}
+}
