@@ -10,6 +10,8 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/bigfather/bigfather/internal/registry/schema"
 )
@@ -86,12 +88,14 @@ func (d *jsonDecoder) Decode(rest []byte) (map[string]any, error) {
 // validationMessage is the library's verdict on one line, without the schema URL.
 func validationMessage(err error) string {
 	if ve, ok := err.(*jsonschema.ValidationError); ok {
+		// LocalizedString needs a printer: nil panics.
+		p := message.NewPrinter(language.English)
 		var leaves []string
 		var walk func(e *jsonschema.ValidationError)
 		walk = func(e *jsonschema.ValidationError) {
 			if len(e.Causes) == 0 {
 				at := "/" + strings.Join(e.InstanceLocation, "/")
-				leaves = append(leaves, fmt.Sprintf("at %s: %s", at, e.ErrorKind.LocalizedString(nil)))
+				leaves = append(leaves, fmt.Sprintf("at %s: %s", at, e.ErrorKind.LocalizedString(p)))
 				return
 			}
 			for _, c := range e.Causes {
