@@ -312,6 +312,8 @@ pipelines:
 			`bad.yaml:7: pipelines[0].table.columns: format avro takes its columns from the registry subject "game.events-value"; remove table.columns`},
 		{"subject without a registry format", minimal + "    subject: x-value\n",
 			`bad.yaml:8: pipelines[0].subject: subject is only for registry formats (avro, protobuf, jsonschema); format is "json"`},
+		{"registry format with a REST catalog", "catalog: {uri: \"https://cat.example/\"}\n" + strings.Replace(minimal, "      columns:\n        - {name: event_id, type: string}\n", "", 1) + "    format: protobuf\n",
+			`bad.yaml:7: pipelines[0].format: format protobuf reads its schemas from the schema registry, which lives in the catalog database; a REST catalog does not give one: use a sqlite:// or postgres:// catalog.uri`},
 		{"unknown schema change", minimal + "    schema_change: ignore\n",
 			`bad.yaml:8: pipelines[0].schema_change: unknown schema_change "ignore" (expected pause or reject)`},
 		{"unknown format", minimal + "    format: xml\n",

@@ -541,6 +541,10 @@ func (v *validator) registryFormat(p *Pipeline, path string) {
 	if len(p.Table.Columns) > 0 {
 		v.fail(path+".table.columns", "format %s takes its columns from the registry subject %q; remove table.columns", p.Format, p.Subject)
 	}
+	if v.c.Catalog.REST() {
+		v.fail(path+".format", "format %s reads its schemas from the schema registry, which lives in the catalog database; "+
+			"a REST catalog does not give one: use a sqlite:// or postgres:// catalog.uri", p.Format)
+	}
 	if p.Definitions.Enabled() {
 		v.fail(path+".definitions", "format %s is validated by its registry schema; log definitions are for json", p.Format)
 	}
