@@ -472,6 +472,9 @@ func (e *engine) feed(ctx context.Context, tp lake.TopicPartition, start int64, 
 			out, v = e.add(&rec.meta, rec.value, now, fl)
 		}
 		switch out {
+		case unread:
+			e.drain(consumed)
+			return fmt.Errorf("%s record %d: reading its schema: the schema registry did not answer; run the replay again", tp.Topic, rec.meta.Offset)
 		case evolve:
 			e.drain(consumed)
 			return fmt.Errorf("%s record %d: its schema was registered after the replay began and adds to the table; run the replay again", tp.Topic, rec.meta.Offset)

@@ -40,6 +40,7 @@ const (
 	blocked // rejected under the pause policy: nothing was buffered
 	probed  // a monitor probe record: only its offset counts
 	evolve  // a registry record whose schema the table does not hold yet: nothing was buffered
+	unread  // a registry record whose schema could not be read (prepared.err): nothing was buffered
 )
 
 // engine is a pipeline's record path, shared by the Kafka worker and backfill: check, transform, dedup, route,
@@ -294,9 +295,10 @@ type prepared struct {
 	vals      []row.Value        // accepted: one per column, strings in the checker's arena
 	eventType string
 	routes    []int
-	probe     bool // a probe record: nothing was checked
-	evolve    bool // the table must take the record's schema first: nothing was checked
-	hold      bool // v pauses the pipeline whatever the rejection policy (schema_change: pause)
+	probe     bool  // a probe record: nothing was checked
+	evolve    bool  // the table must take the record's schema first: nothing was checked
+	hold      bool  // v pauses the pipeline whatever the rejection policy (schema_change: pause)
+	err       error // the record could not be read (the schema registry did not answer): nothing was checked
 }
 
 func newChecker(c *quality.Checker, prog *transform.Program, cols []config.Column, nBase int) *checker {
@@ -323,7 +325,11 @@ func (c *checker) prepare(meta *row.Meta, raw []byte, now time.Time, withRoutes 
 		return
 	}
 	if c.book != nil {
-		evolve, v := c.book.decode(context.Background(), raw, now, c.vals[:c.nBase])
+		evolve, v, err := c.book.decode(context.Background(), raw, now, c.vals[:c.nBase])
+		if err != nil {
+			out.err = err
+			return
+		}
 		if evolve {
 			out.evolve = true
 			return
@@ -435,6 +441,9 @@ func (e *engine) place(meta *row.Meta, raw []byte, now time.Time, floors []int64
 	}
 	if pr.evolve {
 		return evolve, nil
+	}
+	if pr.err != nil {
+		return unread, nil
 	}
 	if v := pr.v; v != nil {
 		if pr.hold {

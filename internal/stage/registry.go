@@ -67,6 +67,8 @@ type schemaEntry struct {
 	bad    *quality.Violation
 	change *quality.Violation
 	evolve bool
+	// err is a registry that did not answer: not cached, and the session fails and retries.
+	err error
 }
 
 // followedSchemas reads every version of the subject, in order, with its decoder's fields. It waits while
@@ -79,13 +81,13 @@ type followed struct {
 }
 
 func readSubject(ctx context.Context, store *registry.Store, subject string) (*followed, error) {
-	vs, err := store.Versions(ctx, subject, false)
+	vs, err := store.Versions(ctx, subject, true) // soft-deleted versions' records are still in Kafka
 	if err != nil {
 		return nil, fmt.Errorf("reading the versions of subject %s: %w", subject, err)
 	}
 	f := &followed{decs: map[int]wire.Decoder{}, bad: map[int]string{}}
 	for _, n := range vs {
-		v, err := store.Version(ctx, subject, n, false)
+		v, err := store.Version(ctx, subject, n, true)
 		if err != nil {
 			return nil, fmt.Errorf("reading subject %s version %d: %w", subject, n, err)
 		}
@@ -140,40 +142,43 @@ func registryColumns(sc *iceberg.Schema, skip map[string]bool) ([]config.Column,
 }
 
 // decode fills vals (one per base column) from a framed record. It returns evolve when the table must take
-// the record's schema first, a violation when the record is refused, or neither.
-func (b *schemaBook) decode(ctx context.Context, raw []byte, now time.Time, vals []row.Value) (evolve bool, v *quality.Violation) {
+// the record's schema first, a violation when the record is refused, err when the registry did not answer
+// (nothing about the record is known), or none of them.
+func (b *schemaBook) decode(ctx context.Context, raw []byte, now time.Time, vals []row.Value) (evolve bool, v *quality.Violation, err error) {
 	if b.clean.maxBytes > 0 && int64(len(raw)) > b.clean.maxBytes {
-		return false, quality.Oversize(int64(len(raw)), b.clean.maxBytes)
+		return false, quality.Oversize(int64(len(raw)), b.clean.maxBytes), nil
 	}
-	id, rest, err := wire.Split(raw)
-	if err != nil {
-		return false, &quality.Violation{Code: CodeNotFramed, Reason: err.Error()}
+	id, rest, serr := wire.Split(raw)
+	if serr != nil {
+		return false, &quality.Violation{Code: CodeNotFramed, Reason: serr.Error()}, nil
 	}
 	e := b.entry(ctx, id)
 	switch {
+	case e.err != nil:
+		return false, nil, e.err
 	case e.bad != nil:
-		return false, e.bad
+		return false, e.bad, nil
 	case e.change != nil:
-		return false, e.change
+		return false, e.change, nil
 	case e.evolve:
-		return true, nil
+		return true, nil, nil
 	}
-	rec, err := e.dec.Decode(rest)
-	if err != nil {
-		return false, &quality.Violation{Code: CodeUndecodable, Reason: fmt.Sprintf("schema id %d: %v", id, err)}
+	rec, derr := e.dec.Decode(rest)
+	if derr != nil {
+		return false, &quality.Violation{Code: CodeUndecodable, Reason: fmt.Sprintf("schema id %d: %v", id, derr)}, nil
 	}
 	b.clean.strings(rec)
 	if cv := e.rules.Check(rec); cv != nil {
-		return false, &quality.Violation{Code: CodeContractViolation, Field: cv.Rule, Reason: fmt.Sprintf("subject %s: %s", b.subject, cv.Reason)}
+		return false, &quality.Violation{Code: CodeContractViolation, Field: cv.Rule, Reason: fmt.Sprintf("subject %s: %s", b.subject, cv.Reason)}, nil
 	}
 	last := len(b.cols) - 1
 	for i, t := range b.types {
-		if err := coerceColumn(rec[b.cols[i].Name], t, b.cols[i].Name, &vals[i]); err != nil {
-			return false, &quality.Violation{Code: quality.CodeWrongType, Field: b.cols[i].Name, Reason: fmt.Sprintf("schema id %d: %v", id, err)}
+		if cerr := coerceColumn(rec[b.cols[i].Name], t, b.cols[i].Name, &vals[i]); cerr != nil {
+			return false, &quality.Violation{Code: quality.CodeWrongType, Field: b.cols[i].Name, Reason: fmt.Sprintf("schema id %d: %v", id, cerr)}, nil
 		}
 	}
 	vals[last] = row.Value{I: int64(id)}
-	return false, b.clean.futureRule(b.cols, vals, now)
+	return false, b.clean.futureRule(b.cols, vals, now), nil
 }
 
 // entry returns what the book knows of id, fetching the schema on first sight.
@@ -190,14 +195,11 @@ func (b *schemaBook) entry(ctx context.Context, id int) *schemaEntry {
 		return e
 	}
 	e = b.resolve(ctx, id)
-	if e.bad == nil || !transient(e.bad) {
+	if e.err == nil {
 		b.entries[id] = e
 	}
 	return e
 }
-
-// transient marks violations from a registry that did not answer: they are not cached.
-func transient(v *quality.Violation) bool { return v.Field == "registry" }
 
 func (b *schemaBook) resolve(ctx context.Context, id int) *schemaEntry {
 	unknown := func(format string, args ...any) *schemaEntry {
@@ -208,11 +210,11 @@ func (b *schemaBook) resolve(ctx context.Context, id int) *schemaEntry {
 		return unknown("schema id %d is not in the schema registry", id)
 	}
 	if err != nil {
-		return &schemaEntry{bad: &quality.Violation{Code: CodeUnknownSchema, Field: "registry", Reason: fmt.Sprintf("schema id %d: reading the registry: %v", id, err)}}
+		return &schemaEntry{err: fmt.Errorf("schema id %d: reading the schema registry: %w", id, err)}
 	}
-	svs, err := b.store.SubjectVersions(ctx, id, false)
+	svs, err := b.store.SubjectVersions(ctx, id, true)
 	if err != nil {
-		return &schemaEntry{bad: &quality.Violation{Code: CodeUnknownSchema, Field: "registry", Reason: fmt.Sprintf("schema id %d: reading the registry: %v", id, err)}}
+		return &schemaEntry{err: fmt.Errorf("schema id %d: reading the schema registry: %w", id, err)}
 	}
 	under := false
 	for _, sv := range svs {

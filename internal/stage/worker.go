@@ -98,6 +98,8 @@ type worker struct {
 	// evolveAt is the registry record whose schema the table must take before it is read again (Run rebuilds
 	// the engine); evolvedAt the last record that did, to catch a schema the rebuild did not make fit.
 	evolveAt, evolvedAt *row.Meta
+	// unreadErr ends the session: a registry record's schema could not be read.
+	unreadErr error
 	// fetchPaused is set while an operator holds the pipeline (holdIfAsked).
 	fetchPaused bool
 	floorBuf    []int64
@@ -283,7 +285,12 @@ func (w *worker) poll(ctx context.Context, cl *kgo.Client) error {
 			return w.fatal
 		}
 		if paused {
-			return w.finalFlush()
+			err := w.finalFlush()
+			if unread := w.unreadErr; unread != nil {
+				w.unreadErr = nil
+				return unread
+			}
+			return err
 		}
 		w.holdIfAsked(cl)
 		if err := w.e.failed(); err != nil {
@@ -399,6 +406,12 @@ func (w *worker) handle(fetches kgo.Fetches) (paused bool) {
 			continue // already placed (a re-seek)
 		}
 		out, v := e.place(meta, w.raws[i], now, w.floorBuf, &prep[i])
+		if out == unread {
+			// The registry did not answer: commit what came before and fail the session, which retries.
+			w.unreadErr = prep[i].err
+			paused = true
+			break
+		}
 		if out == evolve {
 			// The table must take the record's schema first: commit what came before, then rebuild the
 			// engine on the evolved table (Run) and read the record again.
