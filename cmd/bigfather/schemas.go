@@ -41,6 +41,11 @@ func cmdSchemas(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		fmt.Fprintln(stderr, schemasUsage)
 		return usagef("schemas: missing command (list, show, diff, check or register)")
 	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, schemasUsage)
+		return nil
+	}
 	sc := &schemasCmd{name: args[0], stdout: stdout, log: log}
 	fs := newFlags("schemas "+sc.name, stderr)
 	sc.common(fs)

@@ -268,6 +268,9 @@ message Event {
 	{"an empty file", []string{"register", "money", "FILE/empty.avsc"}, 2, "", "bigfather: schemas: the schema file FILE/empty.avsc is empty\n"},
 	{"a bad references file", []string{"register", "money", "FILE/money.avsc", "--references", "FILE/broken.json"}, 2, "",
 		"bigfather: schemas: --references FILE/broken.json: want a JSON list of {\"name\", \"subject\", \"version\"}: unexpected EOF\n"},
+	{"help", []string{"help"}, 0, schemasUsage + "\n", ""},
+	{"no command", nil, 2, "", schemasUsage + "\nbigfather: schemas: missing command (list, show, diff, check or register)\n"},
+	{"an unknown command", []string{"drop"}, 2, "", schemasUsage + "\nbigfather: schemas: unknown command \"drop\" (expected list, show, diff, check or register)\n"},
 	{"an unexpected argument", []string{"list", "shop"}, 2, "", "bigfather: schemas list: unexpected argument \"shop\" (filter with --prefix)\n"},
 }
 
@@ -284,8 +287,11 @@ func TestSchemasCommand(t *testing.T) {
 		t.Helper()
 		for _, st := range steps {
 			// The backend's flags go first, so that a step's own flags win.
-			args := append([]string{"schemas", st.args[0]}, extra...)
-			for _, a := range st.args[1:] {
+			args := []string{"schemas"}
+			if len(st.args) > 0 {
+				args = append(append(args, st.args[0]), extra...)
+			}
+			for _, a := range st.args[min(1, len(st.args)):] {
 				args = append(args, strings.ReplaceAll(a, "FILE/", files+"/"))
 			}
 			stdout, stderr, code := runBigfather(t, files, env, args...)
