@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -26,7 +27,7 @@ func newAvro(s avro.Schema) (*avroDecoder, error) {
 	d := &avroDecoder{schema: rec}
 	n := &ids{}
 	for _, f := range rec.Fields() {
-		t, err := avroType(f.Type(), n, f.Name())
+		t, err := avroType(f.Type(), n, f.Name(), []string{rec.FullName()})
 		if err != nil {
 			return nil, err
 		}
@@ -54,8 +55,9 @@ func logicalOf(s avro.Schema) avro.LogicalSchema {
 	return nil
 }
 
-// avroType is the Iceberg type of an Avro schema; path names the field for errors.
-func avroType(s avro.Schema, n *ids, path string) (iceberg.Type, error) {
+// avroType is the Iceberg type of an Avro schema; path names the field for errors, and seen holds the records
+// being derived, to refuse a record that contains itself (a column's type is finite).
+func avroType(s avro.Schema, n *ids, path string, seen []string) (iceberg.Type, error) {
 	s = derefAvro(s)
 	if s.Type() == avro.Null {
 		return nil, fmt.Errorf("field %s: a null type alone cannot be a column", path)
@@ -101,9 +103,13 @@ func avroType(s avro.Schema, n *ids, path string) (iceberg.Type, error) {
 	case *avro.EnumSchema:
 		return iceberg.PrimitiveTypes.String, nil
 	case *avro.RecordSchema:
+		if slices.Contains(seen, s.FullName()) {
+			return nil, fmt.Errorf("field %s: record %s contains itself, which a table column cannot", path, s.FullName())
+		}
+		seen = append(seen[:len(seen):len(seen)], s.FullName())
 		st := &iceberg.StructType{}
 		for _, f := range s.Fields() {
-			t, err := avroType(f.Type(), n, path+"."+f.Name())
+			t, err := avroType(f.Type(), n, path+"."+f.Name(), seen)
 			if err != nil {
 				return nil, err
 			}
@@ -111,20 +117,20 @@ func avroType(s avro.Schema, n *ids, path string) (iceberg.Type, error) {
 		}
 		return st, nil
 	case *avro.ArraySchema:
-		t, err := avroType(s.Items(), n, path+"[]")
+		t, err := avroType(s.Items(), n, path+"[]", seen)
 		if err != nil {
 			return nil, err
 		}
 		return &iceberg.ListType{ElementID: n.id(), Element: t}, nil
 	case *avro.MapSchema:
-		t, err := avroType(s.Values(), n, path+"{}")
+		t, err := avroType(s.Values(), n, path+"{}", seen)
 		if err != nil {
 			return nil, err
 		}
 		return &iceberg.MapType{KeyID: n.id(), KeyType: iceberg.PrimitiveTypes.String, ValueID: n.id(), ValueType: t}, nil
 	case *avro.UnionSchema:
 		if only := nonNull(s); only != nil {
-			return avroType(only, n, path)
+			return avroType(only, n, path, seen)
 		}
 		if len(s.Types()) <= 1 {
 			return nil, fmt.Errorf("field %s: a null type alone cannot be a column", path)

@@ -85,6 +85,9 @@ func TestAvroSchemaRefused(t *testing.T) {
 		{name: "union of null only", schema: avroRecord(`["null"]`), wantErr: "field f: a null type alone cannot be a column"},
 		{name: "array of null", schema: avroRecord(`{"type":"array","items":"null"}`), wantErr: "field f[]: a null type alone cannot be a column"},
 		{name: "map of null in a record", schema: avroRecord(`{"type":"record","name":"In","fields":[{"name":"m","type":{"type":"map","values":"null"}}]}`), wantErr: "field f.m{}: a null type alone cannot be a column"},
+		{name: "recursive record", schema: `{"type":"record","name":"Node","namespace":"t","fields":[{"name":"v","type":"int"},{"name":"next","type":["null","Node"]}]}`, wantErr: "field next: record t.Node contains itself, which a table column cannot"},
+		{name: "recursion through an array", schema: `{"type":"record","name":"Tree","fields":[{"name":"kids","type":{"type":"array","items":"Tree"}}]}`, wantErr: "field kids[]: record Tree contains itself, which a table column cannot"},
+		{name: "recursion through another record", schema: avroRecord(`{"type":"record","name":"A","fields":[{"name":"b","type":{"type":"record","name":"B","fields":[{"name":"m","type":{"type":"map","values":["null","A"]}}]}}]}`), wantErr: "field f.b.m{}: record test.A contains itself, which a table column cannot"},
 		{name: "decimal over 38 digits", schema: avroRecord(`{"type":"bytes","logicalType":"decimal","precision":39,"scale":2}`), wantErr: "field f: decimal precision 39 is over Iceberg's 38"},
 	}
 	for _, tc := range cases {
