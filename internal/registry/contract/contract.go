@@ -105,6 +105,15 @@ func (s *Set) Check(record map[string]any) *Violation {
 	return nil
 }
 
+// celKey converts a map key to what CEL looks keys up by: the 64-bit unsigned keys of Protobuf maps, decoded
+// as whole decimals, become uints (CEL map keys are ints, uints, bools or strings, never doubles).
+func celKey(k any) any {
+	if r, ok := k.(*big.Rat); ok && r.IsInt() && r.Num().IsUint64() {
+		return r.Num().Uint64()
+	}
+	return k
+}
+
 // celValue converts a decoded value to what CEL reads: decimals become doubles, maps CEL maps.
 func celValue(v any) any {
 	switch v := v.(type) {
@@ -123,7 +132,7 @@ func celValue(v any) any {
 	case wire.Map:
 		m := make(map[any]any, len(v))
 		for _, e := range v {
-			m[e.Key] = celValue(e.Value)
+			m[celKey(e.Key)] = celValue(e.Value)
 		}
 		return m
 	case *big.Rat:
