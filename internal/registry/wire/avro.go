@@ -283,7 +283,9 @@ func (rd *avroReading) value(s avro.Schema, path string) (any, error) {
 			if d, ok := l.(*avro.DecimalLogicalSchema); ok {
 				return ratOf(b, d.Scale()), nil
 			}
-			return b, nil
+			// The reader hands out short values from one shared slab: clip, so that appending to one
+			// cannot overwrite the next.
+			return slices.Clip(b), nil
 		}
 	case *avro.FixedSchema:
 		b := make([]byte, s.Size())

@@ -36,6 +36,23 @@ func avroDecoderOf(t *testing.T, text string, refs map[string]string) (avro.Sche
 	return schema.AvroOf(p), d
 }
 
+// TestAvroBytesDoNotShareMemory appends to a decoded bytes value and reads the next one unchanged.
+func TestAvroBytesDoNotShareMemory(t *testing.T) {
+	sc, d := avroDecoderOf(t, `{"type":"record","name":"B","fields":[{"name":"a","type":"bytes"},{"name":"b","type":"bytes"}]}`, nil)
+	payload, err := avro.Marshal(sc, map[string]any{"a": []byte{1}, "b": []byte{2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := d.Decode(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(rec["a"].([]byte), 9, 9)
+	if got := render(rec["b"]); got != "bytes(0203)" {
+		t.Errorf("b after appending to a = %s, want bytes(0203)", got)
+	}
+}
+
 func TestAvro(t *testing.T) {
 	uuid := "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 	cases := []struct {
@@ -56,6 +73,7 @@ func TestAvro(t *testing.T) {
 		{name: "bytes", typ: `"bytes"`, value: []byte{0, 1, 0xff}, want: []byte{0, 1, 0xff}, wantFields: "1 f optional binary"},
 		{name: "empty bytes", typ: `"bytes"`, value: []byte{}, want: []byte{}, wantFields: "1 f optional binary"},
 		{name: "fixed", typ: `{"type":"fixed","name":"Four","size":4}`, value: [4]byte{1, 2, 3, 4}, want: []byte{1, 2, 3, 4}, wantFields: "1 f optional binary"},
+		{name: "duration fixed is binary", typ: `{"type":"fixed","name":"Dur","size":12,"logicalType":"duration"}`, value: [12]byte{1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0}, want: []byte{1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0}, wantFields: "1 f optional binary"},
 		{name: "enum", typ: `{"type":"enum","name":"Colour","symbols":["RED","GREEN","BLUE"]}`, value: "BLUE", want: "BLUE", wantFields: "1 f optional string"},
 		{name: "decimal bytes", typ: `{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}`, value: big.NewRat(12345, 100), want: rat("123.45"), wantFields: "1 f optional decimal(9, 2)"},
 		{name: "negative decimal bytes", typ: `{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}`, value: big.NewRat(-3, 2), want: rat("-1.5"), wantFields: "1 f optional decimal(9, 2)"},
@@ -80,6 +98,7 @@ func TestAvro(t *testing.T) {
 		{name: "union of several types, string", typ: `["null","int","string"]`, value: map[string]any{"string": "x\"y"}, want: `"x\"y"`, wantFields: "1 f optional string"},
 		{name: "union of several types, int", typ: `["null","int","string"]`, value: map[string]any{"int": 7}, want: "7", wantFields: "1 f optional string"},
 		{name: "union of several types, null", typ: `["null","int","string"]`, value: nil, want: nil, wantFields: "1 f optional string"},
+		{name: "union with null in the middle", typ: `["int","null","string"]`, value: map[string]any{"string": "s"}, want: `"s"`, wantFields: "1 f optional string"},
 		{name: "union without null", typ: `["long","boolean"]`, value: map[string]any{"boolean": true}, want: "true", wantFields: "1 f optional string"},
 		{name: "union of several types, record as JSON", typ: `["null","string",{"type":"record","name":"P","fields":[{"name":"x","type":"long"},{"name":"d","type":{"type":"bytes","logicalType":"decimal","precision":4,"scale":2}},{"name":"t","type":{"type":"long","logicalType":"timestamp-millis"}}]}]`, value: map[string]any{"test.P": map[string]any{"x": int64(1), "d": big.NewRat(-1, 4), "t": time.UnixMilli(1500)}}, want: `{"d":-0.25,"t":"1970-01-01T00:00:01.5Z","x":1}`, wantFields: "1 f optional string"},
 		{name: "union of several types, array and map as JSON", typ: `["null",{"type":"array","items":"int"},{"type":"map","values":"bytes"}]`, value: map[string]any{"map": map[string]any{"k": []byte("hi")}}, want: `{"k":"aGk="}`, wantFields: "1 f optional string"},
@@ -111,7 +130,12 @@ func TestAvro(t *testing.T) {
 			want:       map[string]any{"city": "Lyon", "zip": "69001"},
 			wantFields: "3 f optional struct<1 city optional string, 2 zip optional string>"},
 	}
+	names := map[string]bool{}
 	for _, tc := range cases {
+		if names[tc.name] {
+			t.Fatalf("duplicate case %q", tc.name)
+		}
+		names[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
 			sc, d := avroDecoderOf(t, avroRecord(tc.typ), tc.refs)
 			if got := describe(d.Fields()); got != tc.wantFields {

@@ -82,3 +82,26 @@ func FuzzProtobufDecode(f *testing.F) {
 		}
 	})
 }
+
+func FuzzJSONDecode(f *testing.F) {
+	p, err := schema.Parse(schema.JSON, `{"type":"object","required":["id"],"properties":{
+		"id":{"type":"integer","minimum":0},"at":{"type":"string","format":"date-time"},"day":{"type":"string","format":"date"},
+		"n":{"type":["number","null"]},"any":{},"m":{"type":"object","additionalProperties":{"type":"array","items":{"type":"boolean"}}},
+		"o":{"type":"object","properties":{"s":{"type":"string","maxLength":4}}}}}`, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	d, err := New(p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`{"id":1,"at":"2024-01-01T00:00:00Z","day":"2024-01-01","n":1.5,"any":[1],"m":{"k":[true]},"o":{"s":"abc"}}`))
+	f.Add([]byte(`{"id":-1,"o":{"s":"abcdef"},"m":{"k":[1]}}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := d.Decode(b)
+		if err == nil && len(rec) != 7 {
+			t.Fatalf("Decode returned %d fields, want 7", len(rec))
+		}
+	})
+}

@@ -128,6 +128,8 @@ func TestProtobuf(t *testing.T) {
 			wantFields: "1 card optional string, 4 voucher optional struct<2 sku optional string, 3 qty optional int>, 5 points optional int"},
 		{name: "oneof, zero set", body: "oneof pay { string card = 1; int32 points = 2; }", json: `{"points":0}`,
 			want: map[string]any{"card": nil, "points": int64(0)}, wantFields: "1 card optional string, 2 points optional int"},
+		{name: "oneof with a timestamp", body: "oneof when { google.protobuf.Timestamp at = 1; string never = 2; }", json: `{"at":"2020-02-02T02:02:02Z"}`,
+			want: map[string]any{"at": utc(t, "2020-02-02T02:02:02Z"), "never": nil}, wantFields: "1 at optional timestamptz, 2 never optional string"},
 		{name: "proto3 optional absent", body: "optional int32 v = 1; optional string s = 2;", json: `{}`, want: map[string]any{"v": nil, "s": nil}, wantFields: "1 v optional int, 2 s optional string"},
 		{name: "proto3 optional zero", body: "optional int32 v = 1; optional string s = 2;", json: `{"v":0,"s":""}`, want: map[string]any{"v": int64(0), "s": ""}, wantFields: "1 v optional int, 2 s optional string"},
 		{name: "timestamp", body: "google.protobuf.Timestamp v = 1;", json: `{"v":"2024-05-06T07:08:09.123456789Z"}`, want: map[string]any{"v": utc(t, "2024-05-06T07:08:09.123456789Z")}, wantFields: "1 v optional timestamptz"},
@@ -270,4 +272,52 @@ func TestProtobufSchemaRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProtobuf2 decodes proto2 messages: optional fields have presence (absent is nil, whatever their
+// default), required ones are read, groups are structs.
+func TestProtobuf2(t *testing.T) {
+	text := `syntax = "proto2";
+package old;
+message M {
+  required int64 id = 1;
+  optional int32 n = 2 [default = 5];
+  optional string s = 3;
+  repeated int32 r = 4;
+  optional group G = 5 { optional string g = 6; }
+  optional Kind k = 7 [default = B];
+}
+enum Kind { A = 1; B = 2; }
+`
+	fd, d := protoDecoderOf(t, text)
+	const wantFields = "1 id optional long, 2 n optional int, 3 s optional string, 5 r optional list<4 element optional int>, 7 g optional struct<6 g optional string>, 8 k optional string"
+	if got := describe(d.Fields()); got != wantFields {
+		t.Errorf("Fields = %s\nwant     %s", got, wantFields)
+	}
+	cases := []struct {
+		name string
+		json string
+		want map[string]any
+	}{
+		{name: "only the required field", json: `{"id":"3"}`, want: map[string]any{"id": int64(3), "n": nil, "s": nil, "r": []any{}, "g": nil, "k": nil}},
+		{name: "every field", json: `{"id":"3","n":0,"s":"","r":[1],"g":{"g":"x"},"k":"A"}`,
+			want: map[string]any{"id": int64(3), "n": int64(0), "s": "", "r": []any{int64(1)}, "g": map[string]any{"g": "x"}, "k": "A"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := d.Decode(protoRest(t, []int{0}, protoPayload(t, fd.Messages().ByName("M"), tc.json)))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if g, w := render(got), render(tc.want); g != w {
+				t.Errorf("Decode = %s\nwant     %s", g, w)
+			}
+		})
+	}
+	t.Run("required field missing", func(t *testing.T) {
+		got, err := d.Decode([]byte{0})
+		if err == nil || !strings.HasPrefix(err.Error(), "Protobuf payload of old.M: ") || !strings.Contains(err.Error(), "required field old.M.id not set") {
+			t.Fatalf("Decode = %s, %v; want the missing required field old.M.id", render(got), err)
+		}
+	})
 }
