@@ -45,12 +45,11 @@ func (d *protoDecoder) Fields() []iceberg.NestedField { return d.fields }
 // Decode reads the message indexes, then the message they name, which must be the file's first.
 //
 // Some clients (the npm package @kafkajs/confluent-schema-registry) write no message indexes: the payload
-// follows the schema id. Such a record is read as the first message when its first byte cannot start
-// Confluent's indexes but can start a Protobuf payload, and its indexes do not parse or name no message. A
-// payload's first byte is a field tag, 0x08 or more (field numbers start at 1), while the indexes most records
-// carry start with a count of 0 to 3, the bytes 0x00 to 0x07, which are read as indexes only, so that a bad
-// index is reported as such. An empty record is the first message with every field at its default, as an
-// empty Protobuf payload is.
+// follows the schema id. Such a record is read as the first message when its indexes do not parse or name no
+// message, unless its first byte is below 0x08. A Protobuf payload starts with a field tag, 0x08 or more
+// (field numbers start at 1), while Confluent's indexes start with their count: 0x00 for [0], 0x02 to 0x06 for
+// 1 to 3 indexes; so a first byte below 0x08 is indexes, and their error is the record's. An empty record is
+// the first message with every field at its default, as an empty Protobuf payload is.
 func (d *protoDecoder) Decode(rest []byte) (map[string]any, error) {
 	var md protoreflect.MessageDescriptor
 	indexes, payload, err := SplitIndexes(rest)
