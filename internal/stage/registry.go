@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/hamba/avro/v2"
 
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
@@ -108,6 +109,13 @@ func readSubject(ctx context.Context, store *registry.Store, subject string) (*f
 
 // decoderOf parses a registry schema, resolving its references in the store, and returns its decoder.
 func decoderOf(ctx context.Context, store *registry.Store, sc registry.Schema) (wire.Decoder, error) {
+	dec, _, err := parseSchema(ctx, store, sc)
+	return dec, err
+}
+
+// parseSchema parses a registry schema, resolving its references in the store, and returns its decoder and
+// the tags of its top-level fields (for field-level rules).
+func parseSchema(ctx context.Context, store *registry.Store, sc registry.Schema) (wire.Decoder, contract.FieldTags, error) {
 	resolve := func(ref schema.Reference) (string, []schema.Reference, error) {
 		v, err := store.Version(ctx, ref.Subject, ref.Version, true)
 		if err != nil {
@@ -117,13 +125,58 @@ func decoderOf(ctx context.Context, store *registry.Store, sc registry.Schema) (
 	}
 	p, err := schema.Parse(sc.Type, sc.Text, sc.References, resolve)
 	if err != nil {
-		return nil, fmt.Errorf("schema id %d does not parse: %w", sc.ID, err)
+		return nil, nil, fmt.Errorf("schema id %d does not parse: %w", sc.ID, err)
 	}
 	dec, err := wire.New(p)
 	if err != nil {
-		return nil, fmt.Errorf("schema id %d cannot become table columns: %w", sc.ID, err)
+		return nil, nil, fmt.Errorf("schema id %d cannot become table columns: %w", sc.ID, err)
 	}
-	return dec, nil
+	return dec, fieldTags(p, sc.Metadata), nil
+}
+
+// fieldTags collects the tags of a schema's top-level fields: the metadata's tags, whose paths name a field by
+// their last segment ("Event.email", "**.email", "email"), and, in Avro and JSON Schema, a field's inline
+// "confluent:tags" annotation.
+func fieldTags(p schema.Parsed, md *registry.Metadata) contract.FieldTags {
+	out := contract.FieldTags{}
+	add := func(field string, tags ...string) {
+		for _, t := range tags {
+			if !slices.Contains(out[field], t) {
+				out[field] = append(out[field], t)
+			}
+		}
+	}
+	if md != nil {
+		for path, tags := range md.Tags {
+			add(path[strings.LastIndexByte(path, '.')+1:], tags...)
+		}
+	}
+	inline := func(field string, v any) {
+		if list, ok := v.([]any); ok {
+			for _, t := range list {
+				if s, ok := t.(string); ok {
+					add(field, s)
+				}
+			}
+		}
+	}
+	if rec, ok := schema.AvroOf(p).(*avro.RecordSchema); ok {
+		for _, f := range rec.Fields() {
+			inline(f.Name(), f.Prop("confluent:tags"))
+		}
+	}
+	if doc, _, _ := schema.JSONOf(p); doc != nil {
+		if m, ok := doc.(map[string]any); ok {
+			if props, ok := m["properties"].(map[string]any); ok {
+				for name, prop := range props {
+					if pm, ok := prop.(map[string]any); ok {
+						inline(name, pm["confluent:tags"])
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // registryColumns are the base columns of a registry table: its fields that are neither Kafka metadata nor
@@ -226,11 +279,11 @@ func (b *schemaBook) resolve(ctx context.Context, id int) *schemaEntry {
 	if why, ok := b.refused[id]; ok {
 		return b.changed(id, why)
 	}
-	dec, err := decoderOf(ctx, b.store, sc)
+	dec, tags, err := parseSchema(ctx, b.store, sc)
 	if err != nil {
 		return &schemaEntry{bad: &quality.Violation{Code: CodeUndecodable, Reason: err.Error()}}
 	}
-	rules, err := rulesOf(sc)
+	rules, err := rulesOf(sc, tags)
 	if err != nil {
 		return &schemaEntry{bad: &quality.Violation{Code: CodeContractViolation, Reason: fmt.Sprintf("schema id %d: the data contract's rules do not compile: %v", id, err)}}
 	}
@@ -302,16 +355,17 @@ func typeHolds(table, writer iceberg.Type) bool {
 	return table.Equals(writer)
 }
 
-// rulesOf compiles the domain rules of a schema's data contract.
-func rulesOf(sc registry.Schema) (*contract.Set, error) {
+// rulesOf compiles the domain rules of a schema's data contract; tags are its fields' tags.
+func rulesOf(sc registry.Schema, tags contract.FieldTags) (*contract.Set, error) {
 	if sc.RuleSet == nil {
 		return nil, nil
 	}
 	rules := make([]contract.Rule, 0, len(sc.RuleSet.DomainRules))
 	for _, r := range sc.RuleSet.DomainRules {
-		rules = append(rules, contract.Rule{Name: r.Name, Kind: r.Kind, Mode: r.Mode, Type: r.Type, Expr: r.Expr, OnFailure: r.OnFailure, Disabled: r.Disabled})
+		rules = append(rules, contract.Rule{Name: r.Name, Kind: r.Kind, Mode: r.Mode, Type: r.Type, Expr: r.Expr,
+			OnFailure: r.OnFailure, Disabled: r.Disabled, Tags: r.Tags})
 	}
-	return contract.Compile(rules)
+	return contract.Compile(rules, tags)
 }
 
 // derivedNames are the columns the transform adds (derived and looked-up), which a registry table holds

@@ -103,6 +103,7 @@ func (r *registryRig) stage(t *testing.T, p *config.Pipeline, want map[string]fl
 
 const jsonEventSchema = `{"type":"object","properties":{
  "event_id":{"type":"string"},
+ "email":{"type":"string","confluent:tags":["PII"]},
  "event_type":{"type":"string"},
  "platform":{"type":"string"},
  "score":{"type":"integer"},
@@ -117,7 +118,8 @@ const jsonEventSchema = `{"type":"object","properties":{
 func TestRegistryJSONSchemaPath(t *testing.T) {
 	r := newRegistryRig(t, "js")
 	rules := map[string]any{"domainRules": []map[string]any{{"name": "scoreInRange", "kind": "CONDITION", "mode": "WRITE", "type": "CEL",
-		"expr": "message.score >= 0 && message.score <= 1000", "onFailure": "DLQ"}}}
+		"expr": "message.score >= 0 && message.score <= 1000", "onFailure": "DLQ"},
+		{"name": "maskPII", "kind": "TRANSFORM", "mode": "WRITE", "type": "CEL_FIELD", "tags": []string{"PII"}, "expr": "typeName == 'STRING' ; 'redacted'"}}}
 	schemaID, status, body := registerTyped(t, r.url, "js-value", "JSON", jsonEventSchema, rules)
 	if status != http.StatusOK {
 		t.Fatalf("register: %d %s", status, body)
@@ -140,7 +142,7 @@ func TestRegistryJSONSchemaPath(t *testing.T) {
 		case i%250 == 11:
 			eventID = "e-10" // a duplicate of record 10
 		}
-		rec := fmt.Sprintf(`{"event_id":%q,"event_type":%q,"platform":%q,"score":%d,"ts":%q,"items":[{"sku":"s%d","qty":%d}],"extra":{"x":%d.5}}`,
+		rec := fmt.Sprintf(`{"event_id":%q,"email":"player-%[1]s@example.com","event_type":%q,"platform":%q,"score":%d,"ts":%q,"items":[{"sku":"s%d","qty":%d}],"extra":{"x":%d.5}}`,
 			eventID, evType, platform, score, base.Add(time.Duration(i)*time.Second).Format(time.RFC3339), i, i%3, i)
 		r.produce(t, eventID, wire.Frame(schemaID, nil, []byte(rec)))
 		switch {
@@ -167,14 +169,14 @@ func TestRegistryJSONSchemaPath(t *testing.T) {
 
 	got := fmt.Sprint(queryTable(t, r.lk, "staging.js", `select count(*), count(distinct event_id), sum(double_score) = 2 * sum(score),
 		count(*) filter (where platform = 'ios'), count(*) filter (where platform = 'browser'), count(*) filter (where event_type = 'debug'),
-		min(_schema_id), max(_schema_id), sum(items[1].qty), typeof(any_value(items)), typeof(any_value(extra)) from staging.js`))
+		min(_schema_id), max(_schema_id), count(*) filter (where email = 'redacted'), sum(items[1].qty), typeof(any_value(items)), typeof(any_value(extra)) from staging.js`))
 	var qty int
 	for i := range n {
 		if !wantBad[i] && i%50 != 7 && i%250 != 11 {
 			qty += i % 3
 		}
 	}
-	want := fmt.Sprintf("[[%d %d true %d %d 0 %d %d %d STRUCT(qty BIGINT, sku VARCHAR)[] MAP(VARCHAR, DOUBLE)]]", staged, staged, ios, countBrowser(n, wantBad), schemaID, schemaID, qty)
+	want := fmt.Sprintf("[[%d %d true %d %d 0 %d %d %d %d STRUCT(qty BIGINT, sku VARCHAR)[] MAP(VARCHAR, DOUBLE)]]", staged, staged, ios, countBrowser(n, wantBad), schemaID, schemaID, staged, qty)
 	if got != want {
 		t.Errorf("staged rows:\n got %s\nwant %s", got, want)
 	}

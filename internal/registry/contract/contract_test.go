@@ -1,8 +1,10 @@
 package contract
 
 import (
+	"fmt"
 	"math/big"
 	"slices"
+
 	"testing"
 	"time"
 
@@ -35,7 +37,7 @@ func TestCompileRefuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Compile(tc.rules)
+			s, err := Compile(tc.rules, nil)
 			if err == nil || err.Error() != tc.wantErr {
 				t.Fatalf("Compile = %v, %v; want error %q", s, err, tc.wantErr)
 			}
@@ -59,12 +61,12 @@ func TestCompileSkips(t *testing.T) {
 		{name: "TRANSFORM", rule: Rule{Name: "mask", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL", Expr: bad}, wantSkipped: []string{"mask"}},
 		{name: "READ mode", rule: Rule{Name: "onread", Kind: "CONDITION", Mode: "READ", Type: "CEL", Expr: bad}, wantSkipped: []string{"onread"}},
 		{name: "UPGRADE mode", rule: Rule{Name: "up", Kind: "CONDITION", Mode: "UPGRADE", Type: "CEL", Expr: bad}, wantSkipped: []string{"up"}},
-		{name: "CEL_FIELD", rule: Rule{Name: "field", Kind: "CONDITION", Mode: "WRITE", Type: "CEL_FIELD", Expr: bad}, wantSkipped: []string{"field"}},
+		{name: "CEL_FIELD on READ", rule: Rule{Name: "fieldread", Kind: "TRANSFORM", Mode: "READ", Type: "CEL_FIELD", Expr: bad}, wantSkipped: []string{"fieldread"}},
 		{name: "encryption", rule: Rule{Name: "enc", Kind: "TRANSFORM", Mode: "WRITEREAD", Type: "ENCRYPT", Expr: bad}, wantSkipped: []string{"enc"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Compile([]Rule{tc.rule})
+			s, err := Compile([]Rule{tc.rule}, nil)
 			if err != nil {
 				t.Fatalf("Compile: %v", err)
 			}
@@ -145,7 +147,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Compile(tc.rules)
+			s, err := Compile(tc.rules, nil)
 			if err != nil {
 				t.Fatalf("Compile: %v", err)
 			}
@@ -168,7 +170,7 @@ func TestCheckWithoutRules(t *testing.T) {
 	if v := none.Check(map[string]any{"x": int64(1)}); v != nil {
 		t.Errorf("nil Set: Check = %+v, want nil", v)
 	}
-	s, err := Compile(nil)
+	s, err := Compile(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func TestCheckDecodedAvro(t *testing.T) {
 		cond("items", "message.items.all(i, i.qty > 0 && i.sku != '')"),
 		cond("channel", "message.meta['channel'] in ['web', 'shop']"),
 		cond("coupon", "message.coupon == null || size(message.coupon) == 8"),
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,6 +235,72 @@ func TestCheckDecodedAvro(t *testing.T) {
 				t.Fatalf("Check = %+v, want nil", v)
 			case tc.wantReason != "" && (v == nil || v.Reason != tc.wantReason):
 				t.Fatalf("Check = %+v, want reason %q", v, tc.wantReason)
+			}
+		})
+	}
+}
+
+// TestFieldRules: CEL_FIELD conditions and transforms run on the top-level fields carrying the rule's tags
+// (all fields without tags), with guards, in rule order, and a transform keeps the value's kind.
+func TestFieldRules(t *testing.T) {
+	tags := FieldTags{"email": {"PII"}, "phone": {"PII", "CONTACT"}, "score": {"METRIC"}}
+	record := func() map[string]any {
+		return map[string]any{"email": "a@b.c", "phone": "010-1234", "score": int64(7), "name": "kim", "ok": true}
+	}
+	cases := []struct {
+		name    string
+		rules   []Rule
+		want    string // the record after the rules, or the violation's reason
+		wantErr string // a Compile error
+	}{
+		{name: "mask PII strings", rules: []Rule{{Name: "mask", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"PII"},
+			Expr: "typeName == 'STRING' ; 'xxx'"}},
+			want: "map[email:xxx name:kim ok:true phone:xxx score:7]"},
+		{name: "guard limits the fields", rules: []Rule{{Name: "mask", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"PII"},
+			Expr: "name == 'email' ; value + '#'"}},
+			want: "map[email:a@b.c# name:kim ok:true phone:010-1234 score:7]"},
+		{name: "untagged rule sees every field", rules: []Rule{{Name: "upper", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD",
+			Expr: "typeName == 'STRING' ; value + '!'"}},
+			want: "map[email:a@b.c! name:kim! ok:true phone:010-1234! score:7]"},
+		{name: "tag nobody carries changes nothing", rules: []Rule{{Name: "n", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"NONE"}, Expr: "'x'"}},
+			want: "map[email:a@b.c name:kim ok:true phone:010-1234 score:7]"},
+		{name: "numeric transform", rules: []Rule{{Name: "cap", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"METRIC"}, Expr: "value > 5 ? 5 : value"}},
+			want: "map[email:a@b.c name:kim ok:true phone:010-1234 score:5]"},
+		{name: "condition on tagged fields", rules: []Rule{{Name: "contactShort", Kind: "CONDITION", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"CONTACT"}, Expr: "size(value) < 5"}},
+			want: "rule contactShort failed on field phone: size(value) < 5 is false"},
+		{name: "tags variable", rules: []Rule{{Name: "tagged", Kind: "CONDITION", Mode: "WRITE", Type: "CEL_FIELD", Expr: "name != 'phone' || 'CONTACT' in tags"}},
+			want: "map[email:a@b.c name:kim ok:true phone:010-1234 score:7]"},
+		{name: "transform then condition sees the new value", rules: []Rule{
+			{Name: "mask", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "'x'"},
+			{Name: "masked", Kind: "CONDITION", Mode: "WRITE", Type: "CEL", Expr: "message.email == 'x'"}},
+			want: "map[email:x name:kim ok:true phone:x score:7]"},
+		{name: "transform changing the kind", rules: []Rule{{Name: "bad", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"METRIC"}, Expr: "'seven'"}},
+			want: "rule bad: the transform of field score yields a string, which does not fit its LONG value"},
+		{name: "guard that is not a bool", rules: []Rule{{Name: "g", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Expr: "'x' ; value"}},
+			wantErr: `rule g: expression "'x'" yields string, expected a bool`},
+		{name: "semicolon inside a string is not a guard", rules: []Rule{{Name: "s", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "'a;b'"}},
+			want: "map[email:a;b name:kim ok:true phone:a;b score:7]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Compile(tc.rules, tags)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("Compile = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := record()
+			v := s.Check(rec)
+			got := fmt.Sprint(rec)
+			if v != nil {
+				got = v.Reason
+			}
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
 	}
