@@ -11,6 +11,9 @@
 //     transform's result replaces the field's value (a masked string, a rounded number) and must keep its
 //     kind.
 //
+// A rule whose onFailure is NONE on write ("NONE" or "NONE,..."), is run but lets failing records pass; ERROR
+// (the default) and DLQ reject them, into the pipeline's rejected records.
+//
 // Rules that are disabled, that apply only on read (mode READ), or that are neither (record-level transforms,
 // encryption, migration rules) are not run here; Skipped lists them so that reports can say so.
 package contract
@@ -55,6 +58,7 @@ type compiled struct {
 	// Field-level rules: the guard (nil: none), whether the result replaces the value, and the fields the
 	// rule applies to, sorted.
 	field     bool
+	ignore    bool // onFailure NONE on write: a failure lets the record pass
 	guard     cel.Program
 	transform bool
 	fields    []string
@@ -97,9 +101,10 @@ func Compile(rules []Rule, tags FieldTags) (*Set, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.rules = append(s.rules, compiled{name: r.Name, expr: r.Expr, prg: prg})
+			s.rules = append(s.rules, compiled{name: r.Name, expr: r.Expr, prg: prg, ignore: writeAction(r.OnFailure) == "NONE"})
 		case r.Type == "CEL_FIELD" && (r.Kind == "CONDITION" || r.Kind == "TRANSFORM"):
-			c := compiled{name: r.Name, expr: r.Expr, field: true, transform: r.Kind == "TRANSFORM", fields: tagged(tags, r.Tags)}
+			c := compiled{name: r.Name, expr: r.Expr, field: true, transform: r.Kind == "TRANSFORM", fields: tagged(tags, r.Tags),
+				ignore: writeAction(r.OnFailure) == "NONE"}
 			guard, expr, ok := splitGuard(r.Expr)
 			if ok {
 				if c.guard, err = compileBool(fieldEnv, r.Name, guard, true); err != nil {
@@ -115,6 +120,16 @@ func Compile(rules []Rule, tags FieldTags) (*Set, error) {
 		}
 	}
 	return s, nil
+}
+
+// writeAction is the action of onFailure on write: the first of "WRITE_ACTION,READ_ACTION", ERROR when empty
+// (Confluent's default).
+func writeAction(onFailure string) string {
+	a, _, _ := strings.Cut(onFailure, ",")
+	if a = strings.ToUpper(strings.TrimSpace(a)); a == "" {
+		return "ERROR"
+	}
+	return a
 }
 
 // compileBool compiles expr; with wantBool it must yield a boolean.
@@ -190,17 +205,20 @@ func (s *Set) Check(record map[string]any) *Violation {
 	act := map[string]any{"message": msg}
 	for _, r := range s.rules {
 		if r.field {
-			if v := s.field(r, record, &msg); v != nil {
+			if v := s.field(r, record, &msg); v != nil && !r.ignore {
 				return v
 			}
 			continue
 		}
 		act["message"] = msg // as the field-level transforms before left it
 		out, _, err := r.prg.Eval(act)
-		if err != nil {
+		if err != nil && !r.ignore {
 			return &Violation{Rule: r.name, Reason: fmt.Sprintf("rule %s (%s) could not be evaluated: %v", r.name, r.expr, err)}
 		}
-		if b, ok := out.Value().(bool); !ok || !b {
+		if err != nil {
+			continue
+		}
+		if b, ok := out.Value().(bool); (!ok || !b) && !r.ignore {
 			return &Violation{Rule: r.name, Reason: fmt.Sprintf("rule %s failed: %s is %v", r.name, r.expr, out.Value())}
 		}
 	}

@@ -278,6 +278,12 @@ func TestFieldRules(t *testing.T) {
 			want: "rule bad: the transform of field score yields a string, which does not fit its LONG value"},
 		{name: "guard that is not a bool", rules: []Rule{{Name: "g", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Expr: "'x' ; value"}},
 			wantErr: `rule g: expression "'x'" yields string, expected a bool`},
+		{name: "onFailure NONE lets the record pass", rules: []Rule{{Name: "soft", Kind: "CONDITION", Mode: "WRITE", Type: "CEL", Expr: "message.score > 100", OnFailure: "NONE"}},
+			want: "map[email:a@b.c name:kim ok:true phone:010-1234 score:7]"},
+		{name: "onFailure NONE on write only", rules: []Rule{{Name: "hard", Kind: "CONDITION", Mode: "WRITEREAD", Type: "CEL", Expr: "message.score > 100", OnFailure: "DLQ,NONE"}},
+			want: "rule hard failed: message.score > 100 is false"},
+		{name: "field condition with onFailure NONE", rules: []Rule{{Name: "softField", Kind: "CONDITION", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "false", OnFailure: "NONE,ERROR"}},
+			want: "map[email:a@b.c name:kim ok:true phone:010-1234 score:7]"},
 		{name: "semicolon inside a string is not a guard", rules: []Rule{{Name: "s", Kind: "TRANSFORM", Mode: "WRITE", Type: "CEL_FIELD", Tags: []string{"PII"}, Expr: "'a;b'"}},
 			want: "map[email:a;b name:kim ok:true phone:a;b score:7]"},
 	}
