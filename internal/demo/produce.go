@@ -74,8 +74,15 @@ type ProduceOptions struct {
 	// dropped, as one JSON line, in generation order: the original stream
 	// to backfill from. Lines are the produced record values exactly.
 	// Malformed records and duplicates are not written. Produce buffers
-	// its writes and flushes them before it returns.
+	// its writes and flushes them before it returns. It cannot be combined
+	// with Encode.
 	AllEvents io.Writer
+	// Encode, when set, appends an event's record value to dst and returns
+	// the extended buffer, in place of the JSON of AppendJSON: AppendAvro
+	// wrapped in a schema registry frame, say. Produce calls it once per
+	// produced event, from its own goroutine; a duplicate repeats its
+	// original's value. Malformed records stay malformed JSON.
+	Encode func(dst []byte, e Event) []byte
 
 	// Logger receives progress and the client's warnings; nil discards.
 	Logger *slog.Logger
@@ -125,6 +132,9 @@ func Produce(ctx context.Context, opts ProduceOptions) (ProduceStats, error) {
 		if !(r.v >= 0 && r.v <= 1) {
 			return ProduceStats{}, fmt.Errorf("demo: produce: %s rate %v outside [0, 1]", r.name, r.v)
 		}
+	}
+	if opts.Encode != nil && opts.AllEvents != nil {
+		return ProduceStats{}, errors.New("demo: produce: AllEvents writes JSON lines of the produced values, which Encode replaces; set one of them")
 	}
 	topic := opts.Topic
 	if topic == "" {
@@ -195,6 +205,10 @@ func Produce(ctx context.Context, opts ProduceOptions) (ProduceStats, error) {
 		genStart = genStart.Add(-time.Duration(opts.Count) * meanStep)
 	}
 	gen := NewGenerator(seed, opts.Players, genStart)
+	encode := opts.Encode
+	if encode == nil {
+		encode = gen.AppendJSON
+	}
 	flt := newFaults(seed, opts.GapRate, opts.DuplicateRate, opts.MalformedRate)
 	var all *bufio.Writer
 	if opts.AllEvents != nil {
@@ -250,7 +264,7 @@ func Produce(ctx context.Context, opts ProduceOptions) (ProduceStats, error) {
 				sl.buf = append(sl.buf, e.PlayerID...)
 				key := sl.end(off)
 				off = sl.start()
-				sl.buf = gen.AppendJSON(sl.buf, e)
+				sl.buf = encode(sl.buf, e)
 				value := sl.end(off)
 				if all != nil {
 					allErr = cmp.Or(allErr, writeLine(all, value))
