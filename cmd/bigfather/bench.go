@@ -13,7 +13,7 @@ import (
 	"github.com/bigfather/bigfather/internal/bench"
 )
 
-const benchUsage = "usage: bigfather bench [--count N] [--shape plain|quality|fanout] [--format table|json] [--brokers ADDR] [--data DIR] [--seed N] [--rate N] [--live D] [--commit-interval D] [--partitions N]"
+const benchUsage = "usage: bigfather bench [--count N] [--shape plain|quality|fanout|avro] [--format table|json] [--brokers ADDR] [--data DIR] [--seed N] [--rate N] [--live D] [--commit-interval D] [--partitions N]"
 
 // cmdBench stages demo events in this process and prints throughput, latency, commits, files and peak memory
 // (internal/bench). Run with bench.BrokerChildEnv set, it is the benchmark's embedded broker instead.
@@ -23,7 +23,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	}
 	fs := newFlags("bench", stderr)
 	count := fs.Int("count", 1_000_000, "demo events to produce and stage in the throughput run")
-	shape := fs.String("shape", string(bench.Plain), "pipeline shape: plain (declared columns), quality (definitions, cleansing, CEL enrichment, dedup) or fanout (one route per event type)")
+	shape := fs.String("shape", string(bench.Plain), "pipeline shape: plain (declared columns), quality (definitions, cleansing, CEL enrichment, dedup), fanout (one route per event type) or avro (plain, produced as registry-framed Avro)")
 	format := fs.String("format", "table", "output format: table or json")
 	brokers := fs.String("brokers", "", "comma-separated seed brokers (default: the embedded broker, in memory, in a child process)")
 	dataDir := fs.String("data", "", "directory for the catalog and the tables, kept afterwards (default: a temporary directory, removed)")

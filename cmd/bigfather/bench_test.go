@@ -82,6 +82,7 @@ func TestBenchJSON(t *testing.T) {
 		{"plain", "plain", false},
 		{"quality", "quality", false},
 		{"fanout", "fanout", false},
+		{"avro", "avro", false},
 		{"plain on given brokers", "plain", true},
 	}
 	for _, tt := range tests {
@@ -171,6 +172,25 @@ func TestBenchJSON(t *testing.T) {
 							t.Errorf("%s: %d distinct event_id in %d rows", name, got, n)
 						}
 					}
+					if role == "main" && shape == "avro" {
+						// Decoded with one registered schema, whole: the required fields set, amount and
+						// currency exactly on purchases, as the JSON shapes have them.
+						for _, q := range []string{
+							"select count(distinct _schema_id) from " + name,
+							"select count(*) from " + name + " where _schema_id is null or event_time is null or player_id is null" +
+								" or level is null or platform is null or country is null or client_seq is null",
+							"select count(*) from " + name + " where (amount is not null) <> (event_type = 'purchase')" +
+								" or (currency is not null) <> (event_type = 'purchase')",
+						} {
+							want := int64(0)
+							if strings.Contains(q, "distinct") && n > 0 {
+								want = 1
+							}
+							if got := countSQL(q); got != want {
+								t.Errorf("%s: %s = %d, want %d", name, q, got, want)
+							}
+						}
+					}
 					sums[run+"/"+role] += n
 					files[run] += f
 				}
@@ -207,8 +227,13 @@ func TestBenchJSON(t *testing.T) {
 			if want := roundTo(float64(integer("bytes"))/1e6/secs, 3); num("mb_per_sec") != want {
 				t.Errorf("mb_per_sec = %v, want bytes/1e6/seconds = %v", num("mb_per_sec"), want)
 			}
-			if per := integer("bytes") / count; per < 150 || per > 400 {
-				t.Errorf("bytes = %d: %d per demo event, want 150 to 400", integer("bytes"), per)
+			// A demo event is about 220 bytes of JSON, or 5 bytes of registry frame and about 90 of Avro.
+			minPer, maxPer := int64(150), int64(400)
+			if shape == "avro" {
+				minPer, maxPer = 60, 150
+			}
+			if per := integer("bytes") / count; per < minPer || per > maxPer {
+				t.Errorf("bytes = %d: %d per demo event, want %d to %d", integer("bytes"), per, minPer, maxPer)
 			}
 			if integer("commits") < 1 {
 				t.Errorf("commits = %d, want at least 1", integer("commits"))
@@ -310,7 +335,7 @@ func TestBenchUsage(t *testing.T) {
 	}{
 		{[]string{"--count", "0"}, "--count must be a positive number of events, got 0"},
 		{[]string{"--count", "many"}, `invalid value "many" for flag -count`},
-		{[]string{"--shape", "round"}, `--shape "round" is not a shape (expected plain, quality, fanout)`},
+		{[]string{"--shape", "round"}, `--shape "round" is not a shape (expected plain, quality, fanout, avro)`},
 		{[]string{"--format", "xml"}, `--format "xml" is not an output format (expected table or json)`},
 		{[]string{"--rate", "0"}, "--rate must be 1 to 1000000 events per second, got 0"},
 		{[]string{"--live", "0s"}, "outside the allowed range 1s to 1h0m0s"},

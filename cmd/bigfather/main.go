@@ -47,7 +47,7 @@ Usage:
   bigfather status [--config FILE | --data DIR] [--http ADDR] [--token T] [--format table|json]   readiness, statuses, lag, freshness, alerts
   bigfather alerts rules|list [--config FILE]   the alert rules as a Prometheus rules file, or a table
   bigfather schemas list|show|diff|check|register ... [--config FILE | --url URL] [--format table|json]   the schema registry
-  bigfather bench [--count N] [--shape plain|quality|fanout] [--format table|json] [--brokers ADDR]   stage demo events and measure
+  bigfather bench [--count N] [--shape plain|quality|fanout|avro] [--format table|json] [--brokers ADDR]   stage demo events and measure
   bigfather version
 
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or config.

@@ -41,6 +41,7 @@ import (
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/memlimit"
 	"github.com/bigfather/bigfather/internal/monitor"
+	"github.com/bigfather/bigfather/internal/registry"
 	"github.com/bigfather/bigfather/internal/stage"
 )
 
@@ -146,6 +147,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer b.lk.Close()
+	if o.Shape == Avro {
+		// The registry lives in the catalog database, as with `bigfather stage`.
+		if b.reg, err = registry.Open(ctx, b.cfg.Catalog.URI); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer b.reg.Close()
+	}
 	b.id = runID()
 
 	res := &Result{Shape: string(o.Shape), Count: o.Count, Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
@@ -168,6 +176,7 @@ type bench struct {
 	adm     *kadm.Client
 	cfg     *config.Config
 	lk      *lake.Lake
+	reg     *registry.Store // the schema registry, for the Avro shape only
 	id      string
 	topics  []string // created, to delete from external brokers
 	groups  []string
@@ -181,41 +190,74 @@ func runID() string {
 	return time.Now().UTC().Format("20060102t150405") + "_" + hex.EncodeToString(r[:])
 }
 
-// prepare creates a fresh topic and builds the pipeline of the run called kind.
-func (b *bench) prepare(ctx context.Context, kind string) (string, *config.Pipeline, []tableRef, error) {
+// prepared is a run's topic, pipeline and tables.
+type prepared struct {
+	topic  string
+	p      *config.Pipeline
+	tables []tableRef
+	avro   *framedAvro // the Avro shape's record values; nil: demo's JSON
+}
+
+// encode is the run's demo.ProduceOptions.Encode.
+func (r *prepared) encode() func([]byte, demo.Event) []byte {
+	if r.avro == nil {
+		return nil
+	}
+	return r.avro.encode
+}
+
+// prepare creates a fresh topic and builds the pipeline of the run called kind; for the Avro shape, it
+// registers the demo event's schema under the pipeline's subject.
+func (b *bench) prepare(ctx context.Context, kind string) (*prepared, error) {
 	base := string(b.o.Shape) + "_" + b.id
 	topic := "bigfather-bench-" + string(b.o.Shape) + "-" + strings.ReplaceAll(b.id, "_", "-")
 	if kind == "live" {
 		base, topic = base+"_live", topic+"-live"
 	}
 	if _, err := b.adm.CreateTopic(ctx, int32(b.o.Partitions), -1, nil, topic); err != nil {
-		return "", nil, nil, fmt.Errorf("creating topic %s: %w", topic, err)
+		return nil, fmt.Errorf("creating topic %s: %w", topic, err)
 	}
 	b.topics = append(b.topics, topic)
 	p, tables, err := pipelineFor(b.o.Shape, b.o.DataDir, base, topic, b.o.CommitInterval)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
 	b.groups = append(b.groups, p.Group)
-	return topic, p, tables, nil
+	r := &prepared{topic: topic, p: p, tables: tables}
+	if b.o.Shape == Avro {
+		id, err := registerAvro(ctx, b.reg, p.Subject)
+		if err != nil {
+			return nil, err
+		}
+		r.avro = &framedAvro{id: uint32(id)}
+	}
+	return r, nil
 }
 
 // throughput stages a backlog of Count events and fills res's throughput figures.
 func (b *bench) throughput(ctx context.Context, res *Result) error {
-	topic, p, tables, err := b.prepare(ctx, "throughput")
+	r, err := b.prepare(ctx, "throughput")
 	if err != nil {
 		return err
 	}
+	topic, p, tables := r.topic, r.p, r.tables
 	b.log.Info("producing demo events", "topic", topic, "count", b.o.Count, "seed", b.o.Seed)
 	var values countingWriter
-	st, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: b.brokers, Topic: topic, Count: b.o.Count, Seed: b.o.Seed,
-		AllEvents: &values, Logger: b.log})
+	po := demo.ProduceOptions{Brokers: b.brokers, Topic: topic, Count: b.o.Count, Seed: b.o.Seed, Encode: r.encode(), Logger: b.log}
+	if r.avro == nil {
+		po.AllEvents = &values
+	}
+	st, err := demo.Produce(ctx, po)
 	if err != nil {
 		return err
 	}
 	records := st.Records()
-	// AllEvents receives every produced value and a newline: with no faults configured, exactly the records.
+	// AllEvents receives every produced value and a newline, and the Avro encoder counts every value it
+	// writes: with no faults configured, exactly the records.
 	res.Bytes = values.bytes - values.lines
+	if r.avro != nil {
+		res.Bytes = r.avro.bytes
+	}
 	ends, err := b.endOffsets(ctx, topic)
 	if err != nil {
 		return err
@@ -241,7 +283,7 @@ func (b *bench) throughput(ctx context.Context, res *Result) error {
 	b.log.Info("staging", "pipeline", p.Name, "shape", b.o.Shape, "records", records)
 	m := newMetrics()
 	start := time.Now()
-	s := startStaging(ctx, stage.Options{Pipeline: p, Brokers: b.brokers, Lake: b.lk, Metrics: m, Logger: b.log})
+	s := startStaging(ctx, stage.Options{Pipeline: p, Brokers: b.brokers, Lake: b.lk, Metrics: m, Registry: b.reg, Logger: b.log})
 	defer s.stop()
 	if err := s.waitAccounted(ctx, m, p, records); err != nil {
 		return err
@@ -283,12 +325,13 @@ func (b *bench) throughput(ctx context.Context, res *Result) error {
 
 // live stages a steady stream and fills res's live figures.
 func (b *bench) live(ctx context.Context, res *Result) error {
-	topic, p, tables, err := b.prepare(ctx, "live")
+	r, err := b.prepare(ctx, "live")
 	if err != nil {
 		return err
 	}
+	topic, p, tables := r.topic, r.p, r.tables
 	m := newMetrics()
-	s := startStaging(ctx, stage.Options{Pipeline: p, Brokers: b.brokers, Lake: b.lk, Metrics: m, Logger: b.log})
+	s := startStaging(ctx, stage.Options{Pipeline: p, Brokers: b.brokers, Lake: b.lk, Metrics: m, Registry: b.reg, Logger: b.log})
 	defer s.stop()
 	if err := s.waitAssigned(ctx, b.adm, p.Group, topic, b.o.Partitions); err != nil {
 		return err
@@ -297,7 +340,7 @@ func (b *bench) live(ctx context.Context, res *Result) error {
 	b.log.Info("producing a steady stream", "topic", topic, "rate", b.o.LiveRate, "count", count, "warmup", Warmup, "measured", b.o.LiveFor)
 	from := time.Now().Add(Warmup)
 	st, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: b.brokers, Topic: topic, Rate: b.o.LiveRate, Count: count,
-		Seed: b.o.Seed, Live: true, Logger: b.log})
+		Seed: b.o.Seed, Live: true, Encode: r.encode(), Logger: b.log})
 	if err != nil {
 		return err
 	}

@@ -23,10 +23,15 @@ const (
 	// Fanout is Plain plus one route per demo event type (CEL `event_type == "..."`), so every record is
 	// written twice: to the main table and to its event type's table.
 	Fanout Shape = "fanout"
+	// Avro is Plain with the events produced as registry-framed Avro (format: avro): demo.AvroSchema is
+	// registered under the topic's subject ("<topic>-value") in the catalog database, every record is the
+	// magic byte, that schema's id and the event's Avro binary, and the table takes its columns from the
+	// subject.
+	Avro Shape = "avro"
 )
 
 // Shapes lists the shapes in the order usage messages show them.
-var Shapes = []Shape{Plain, Quality, Fanout}
+var Shapes = []Shape{Plain, Quality, Fanout, Avro}
 
 // valid reports whether s is one of Shapes.
 func (s Shape) valid() bool {
@@ -55,6 +60,7 @@ type tableRef struct {
 
 // pipelineFor builds the pipeline of shape s reading topic into bench.<base> (and, for Fanout,
 // bench.<base>_<event type>). dataDir holds the demo definitions (definitions/*.json), which Quality reads.
+// An Avro pipeline reads subject <topic>-value, which the caller registers (registerAvro).
 func pipelineFor(s Shape, dataDir, base, topic string, interval time.Duration) (*config.Pipeline, []tableRef, error) {
 	cfg := config.Default(dataDir)
 	p := cfg.Pipelines[0]
@@ -68,6 +74,9 @@ func pipelineFor(s Shape, dataDir, base, topic string, interval time.Duration) (
 	switch s {
 	case Plain, Fanout:
 		p.Definitions, p.Cleanse, p.Enrich, p.Dedup = config.Definitions{}, config.Cleanse{}, config.Enrich{}, config.Dedup{}
+	case Avro:
+		p.Definitions, p.Cleanse, p.Enrich, p.Dedup = config.Definitions{}, config.Cleanse{}, config.Enrich{}, config.Dedup{}
+		p.Format, p.Subject, p.Table.Columns = config.FormatAvro, topic+"-value", nil
 	case Quality:
 		if _, err := demo.WriteDefinitions(filepath.Join(dataDir, "definitions")); err != nil {
 			return nil, nil, err

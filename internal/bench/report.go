@@ -15,7 +15,7 @@ import (
 //
 // Setting:
 //
-//	shape                    plain, quality or fanout
+//	shape                    plain, quality, fanout or avro
 //	count                    demo events the throughput run produced and staged
 //	cores                    runtime.NumCPU() of the machine
 //	go_version               the Go release the binary was built with
@@ -27,7 +27,8 @@ import (
 //
 //	seconds                  staging start (group join included) to the last snapshot of any of its tables
 //	records_per_sec          count / seconds
-//	bytes                    bytes of the record values staged
+//	bytes                    bytes of the record values staged (JSON, or for avro framed Avro: 5 bytes of
+//	                         magic byte and schema id, then the Avro binary)
 //	mb_per_sec               bytes / 10^6 / seconds
 //	rows                     rows in the main table
 //	rejected                 rows in the rejected table
