@@ -202,6 +202,20 @@ func apiRouteCases() map[string]apiRouteCase {
 				t.Errorf("first rule %+v", r)
 			}
 		}},
+		"GET /api/v1/schemas/usage": {path: "/schemas/usage", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			// The platform's one pipeline is JSON: no subject feeds a table (TestSchemaUsage covers registry
+			// pipelines and the subject filter).
+			for _, path := range []string{"/schemas/usage", "/schemas/usage?subject=game.events-value"} {
+				body := s.expect(t, rt, apiRequest{path: path, as: s.tokens["viewer"]}, http.StatusOK)
+				var page struct {
+					Items []any `json:"items"`
+				}
+				body.decode(t, &page)
+				if page.Items == nil || len(page.Items) != 0 {
+					t.Errorf("%s: items %v, want an empty list", path, page.Items)
+				}
+			}
+		}},
 		"GET /api/v1/runbooks": {path: "/runbooks", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
 			var page struct {
 				Items []struct{ ID, Title string } `json:"items"`

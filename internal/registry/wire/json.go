@@ -85,7 +85,8 @@ func (d *jsonDecoder) Decode(rest []byte) (map[string]any, error) {
 	return v.(map[string]any), nil
 }
 
-// validationMessage is the library's verdict on one line, without the schema URL.
+// validationMessage is the library's verdict on one line, without the schema URL: every failing keyword,
+// sorted by instance location.
 func validationMessage(err error) string {
 	if ve, ok := err.(*jsonschema.ValidationError); ok {
 		// LocalizedString needs a printer: nil panics.
@@ -103,6 +104,8 @@ func validationMessage(err error) string {
 			}
 		}
 		walk(ve)
+		// The library visits properties in map order: sort, so the same record always reads the same.
+		slices.Sort(leaves)
 		return strings.Join(leaves, "; ")
 	}
 	return err.Error()

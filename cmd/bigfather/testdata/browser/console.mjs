@@ -189,6 +189,8 @@ async function apiState(page) {
 
 async function tables(page) {
   await nav(page, 'tables', '/ui/tables', 'Tables');
+  // The heading shows before the list's request answers: wait for the rows.
+  await card(page, 'Tables').locator('tbody tr').first().waitFor({ timeout: WAIT });
   const rows = await cells(card(page, 'Tables'));
   seen.tableRows = rows.map((r) => ({ name: r[0], rows: r[1], files: r[2], snapshots: r[4] }));
   await snap(page, 'tables');
