@@ -55,7 +55,14 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer, l
 	if err != nil {
 		return err
 	}
-	opts := stage.Options{Pipeline: p, Lake: lk, Metrics: monitor.NewMetrics(), Logger: log, Brokers: cfg.Kafka.Brokers, Definitions: defs[p.Name]}
+	schemas, err := openSchemaStore(ctx, cfg, []*config.Pipeline{p})
+	if err != nil {
+		return err
+	}
+	if schemas != nil {
+		defer schemas.Close()
+	}
+	opts := stage.Options{Pipeline: p, Lake: lk, Metrics: monitor.NewMetrics(), Logger: log, Brokers: cfg.Kafka.Brokers, Definitions: defs[p.Name], Registry: schemas}
 	if *brokers != "" {
 		opts.Brokers = splitList(*brokers)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -152,17 +153,20 @@ func readFileColumns(ctx context.Context, fsys icebergio.IO, path string, cols [
 	if err != nil {
 		return err
 	}
-	sc, err := fr.Schema()
-	if err != nil {
-		return err
-	}
-	idx := make([]int, len(cols))
-	for i, c := range cols {
-		f := sc.FieldIndices(c)
-		if len(f) == 0 {
+	// The reader takes Parquet leaf columns, which are not the top-level fields once a nested column (a
+	// struct, list or map of several leaves) comes before: select every leaf under each named field.
+	leaves := pf.MetaData().Schema
+	var idx []int
+	for _, c := range cols {
+		n := len(idx)
+		for i := 0; i < leaves.NumColumns(); i++ {
+			if path := leaves.Column(i).ColumnPath(); len(path) > 0 && path[0] == c {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == n {
 			return fmt.Errorf("no column %q", c)
 		}
-		idx[i] = f[0]
 	}
 	rr, err := fr.GetRecordReader(ctx, idx, nil)
 	if err != nil {
@@ -170,11 +174,31 @@ func readFileColumns(ctx context.Context, fsys icebergio.IO, path string, cols [
 	}
 	defer rr.Release()
 	for rr.Next() {
-		if err := fn(rr.RecordBatch()); err != nil {
+		rec, err := inOrder(rr.RecordBatch(), cols)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		err = fn(rec)
+		rec.Release()
+		if err != nil {
 			return err
 		}
 	}
 	return rr.Err()
+}
+
+// inOrder returns rec's columns in the order cols names them (the reader returns them in file order).
+func inOrder(rec arrow.RecordBatch, cols []string) (arrow.RecordBatch, error) {
+	fields := make([]arrow.Field, len(cols))
+	arrs := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		j := rec.Schema().FieldIndices(c)
+		if len(j) == 0 {
+			return nil, fmt.Errorf("no column %q", c)
+		}
+		fields[i], arrs[i] = rec.Schema().Field(j[0]), rec.Column(j[0])
+	}
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), arrs, rec.NumRows()), nil
 }
 
 // RecentFiles returns the current data files that may hold rows whose timestamp column is within window of

@@ -192,6 +192,19 @@ func TestRegistryJSONSchemaPath(t *testing.T) {
 			t.Errorf("rejected row %v: want contract_violation naming scoreInRange", row)
 		}
 	}
+	// A replay of partition 0 through the same pipeline reads every record with the registry again and stages
+	// nothing new: dedup knows every id.
+	stats, err := stage.ReplayRange(r.ctx, stage.Options{Pipeline: p, Brokers: []string{r.br.Addr()}, Lake: r.lk, Registry: r.store,
+		Logger: slog.New(slog.DiscardHandler)}, stage.Replay{Topic: "js", Partition: 0, From: 0, To: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Staged != 0 || stats.Read == 0 || stats.Duplicates+stats.Rejected+stats.Filtered != stats.Read {
+		t.Errorf("replay: %+v, want every record read again and nothing staged", stats)
+	}
+	if got := fmt.Sprint(queryTable(t, r.lk, "staging.js", "select count(*) from staging.js")); got != fmt.Sprintf("[[%d]]", staged) {
+		t.Errorf("after the replay: %s rows, want %d", got, staged)
+	}
 	// Exactly the breaking records: their ids, read back from the rejected raw values.
 	var gotBad []string
 	for _, row := range queryTable(t, r.lk, "staging.js_rejected", "select value from staging.js_rejected") {
