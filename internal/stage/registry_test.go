@@ -21,6 +21,7 @@ import (
 	"github.com/bigfather/bigfather/internal/broker"
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
+	"github.com/bigfather/bigfather/internal/maintain"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/registry"
 	"github.com/bigfather/bigfather/internal/registry/wire"
@@ -243,16 +244,28 @@ func TestRegistryAvroEvolution(t *testing.T) {
 			"[not_framed <nil> not in the schema registry wire format: the first byte is 0x7b, expected the magic byte 0x00]",
 			"[contract_violation scoreNotNegative subject events-value: rule scoreNotNegative failed: message.score >= 0 is false]")},
 	}
-	for _, c := range checks {
-		name := "staging.events"
-		if strings.Contains(c.sql, "_rejected") {
-			name = "staging.events_rejected"
-		}
-		rows := queryTable(t, lk, name, c.sql)
-		if got := fmt.Sprint(rows); got != c.want {
-			t.Errorf("%s\n got %s\nwant %s", c.sql, got, c.want)
+	run := func(when string) {
+		for _, c := range checks {
+			name := "staging.events"
+			if strings.Contains(c.sql, "_rejected") {
+				name = "staging.events_rejected"
+			}
+			rows := queryTable(t, lk, name, c.sql)
+			if got := fmt.Sprint(rows); got != c.want {
+				t.Errorf("%s: %s\n got %s\nwant %s", when, c.sql, got, c.want)
+			}
 		}
 	}
+	run("staged")
+	// Compaction rewrites files of both schemas (v1's lack level, have score as int) into the current one.
+	rep, err := maintain.Table(ctx, lk, "staging.events", maintain.Options{TargetFileSize: 128 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FilesRewritten < 2 || rep.FilesWritten != 1 {
+		t.Errorf("compaction: %+v, want the files rewritten into one", rep)
+	}
+	run("compacted")
 }
 
 // testWriter sends log lines to the test's log.
