@@ -83,6 +83,9 @@ type followed struct {
 
 func readSubject(ctx context.Context, store *registry.Store, subject string) (*followed, error) {
 	vs, err := store.Versions(ctx, subject, true) // soft-deleted versions' records are still in Kafka
+	if registry.CodeOf(err) == registry.CodeSubjectNotFound {
+		return &followed{decs: map[int]wire.Decoder{}, bad: map[int]string{}}, nil // none yet: the caller waits
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the versions of subject %s: %w", subject, err)
 	}
