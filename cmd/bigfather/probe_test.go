@@ -36,9 +36,19 @@ func TestProbe(t *testing.T) {
 			!strings.Contains(body, "bigfather_probe_latency_seconds_count{pipeline=\"test\"} 2\n")
 	})
 	// The report is the monitor's next sample: it shows the newest covered probe.
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last report of the pipeline: %s", last)
+		}
+	}()
 	waitFor(t, 10*time.Second, "the monitor report to show a probe latency", func() bool {
 		r, ok := monitorReport(t, addr)
 		pr, found := pipelineIn(r, "test")
+		last = fmt.Sprintf("%+v", pr)
+		if pr.Probe != nil {
+			last += fmt.Sprintf(" probe %+v", *pr.Probe)
+		}
 		return ok && found && pr.Probe != nil && pr.Probe.LastSeconds > 0 && !pr.Probe.LastAt.IsZero() && pr.Status == "OK"
 	})
 	code, metrics := httpGet("http://" + addr + "/metrics")

@@ -46,8 +46,8 @@ func Freshness(t *table.Table, pipeline string) (lastCommit, newestEvent time.Ti
 
 // CoveredAt returns when the first of a table's commits for pipeline that stores a next offset past offset for
 // tp landed: the moment the record at offset became part of the table. ok is false while no commit covers it.
-// When the table's stored offset covers it but the history no longer holds that commit (expired), it returns
-// the oldest snapshot's time, an upper bound.
+// When the table's stored offset covers it but no snapshot records that commit (an offsets-only commit, or an
+// expired snapshot), it returns the time of the table metadata's last update, an upper bound.
 func CoveredAt(t *table.Table, pipeline string, tp TopicPartition, offset int64) (at time.Time, ok bool) {
 	key, prop := tp.String(), SnapshotOffsetsPrefix+pipeline
 	snaps := t.Metadata().Snapshots()
@@ -63,8 +63,10 @@ func CoveredAt(t *table.Table, pipeline string, tp TopicPartition, offset int64)
 			return time.UnixMilli(s.TimestampMs), true
 		}
 	}
-	if StoredOffsets(t, pipeline).Get(tp) > offset && len(snaps) > 0 {
-		return time.UnixMilli(snaps[0].TimestampMs), true
+	if StoredOffsets(t, pipeline).Get(tp) > offset {
+		// Stored by a commit that made no snapshot (offsets only: a batch of probes, of rejected or filtered
+		// records), or whose snapshot expired: the metadata's last update is an upper bound.
+		return time.UnixMilli(t.Metadata().LastUpdatedMillis()), true
 	}
 	return time.Time{}, false
 }
