@@ -128,4 +128,3 @@ ORDER BY cohort_day, day_n`, rng, strings.Join(ns, ", ")), nil
 	}
 	return "", fmt.Errorf("unknown metric %q (expected one of: %s)", name, strings.Join(Names, ", "))
 }
-
