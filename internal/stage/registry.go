@@ -98,7 +98,7 @@ func readSubject(ctx context.Context, store *registry.Store, subject string) (*f
 		if _, seen := f.decs[v.ID]; seen || f.bad[v.ID] != "" {
 			continue
 		}
-		dec, err := decoderOf(ctx, store, v.Schema)
+		dec, _, err := parseSchema(ctx, store, v.Schema)
 		if err != nil {
 			f.bad[v.ID] = err.Error()
 			continue
@@ -108,12 +108,6 @@ func readSubject(ctx context.Context, store *registry.Store, subject string) (*f
 		f.schemas = append(f.schemas, iceberg.NewSchema(0, dec.Fields()...))
 	}
 	return f, nil
-}
-
-// decoderOf parses a registry schema, resolving its references in the store, and returns its decoder.
-func decoderOf(ctx context.Context, store *registry.Store, sc registry.Schema) (wire.Decoder, error) {
-	dec, _, err := parseSchema(ctx, store, sc)
-	return dec, err
 }
 
 // parseSchema parses a registry schema, resolving its references in the store, and returns its decoder and
@@ -422,12 +416,9 @@ func (e *engine) followSubject(ctx context.Context, opts Options) ([]config.Colu
 	}
 	e.followed = fol
 	skip := derivedNames(p)
-	spec := lake.TableSpec{Name: p.Table.Name, Fields: fol.schemas[0].Fields(),
-		Columns: append(slices.Clone(metaColumns), lake.Column{Name: SchemaIDColumn, Type: "int"}),
-		Owner:   lake.Ownership{Pipeline: p.Name, Shared: p.Table.Shared}}
-	for _, pf := range p.Table.Partitions {
-		spec.Partitions = append(spec.Partitions, lake.Partition{Transform: pf.Transform, Column: pf.Column, Param: pf.Param})
-	}
+	spec := tableSpec(p.Table.Name, nil, p.Table.Partitions)
+	spec.Fields, spec.Owner = fol.schemas[0].Fields(), lake.Ownership{Pipeline: p.Name, Shared: p.Table.Shared}
+	spec.Columns = append(spec.Columns, lake.Column{Name: SchemaIDColumn, Type: "int"})
 	t, err := e.lk.EnsureTable(ctx, spec)
 	if err != nil {
 		return nil, err
