@@ -183,6 +183,9 @@ func loadConfig(path, dataDir string, embedded bool) (*config.Config, error) {
 		if _, err := demo.WriteDefinitions(filepath.Join(dataDir, "definitions")); err != nil {
 			return nil, err
 		}
+		if err := demo.WriteRates(filepath.Join(dataDir, "rates.csv")); err != nil {
+			return nil, err
+		}
 		return config.Default(dataDir), nil
 	}
 	cfg, err := config.Load(path)

@@ -57,6 +57,10 @@ type Config struct {
 	Alerts Alerts
 	// Pipelines are the topic-to-table pipelines (yaml: pipelines).
 	Pipelines []Pipeline
+	// Metrics are the metrics computed over staged tables (yaml: metrics; see metrics.go).
+	Metrics []Metric
+	// Derived are the tables computed by SQL and refreshed incrementally (yaml: derived; see metrics.go).
+	Derived []DerivedTable
 	// Path is the file the config was loaded from, "" for built-in defaults; it is not a YAML key.
 	Path string
 
@@ -364,6 +368,12 @@ func Default(dataDir string) *Config {
 			Dedup:        Dedup{Field: "event_id", Window: 24 * time.Hour, TimeField: "event_time"},
 			Routes:       []Route{{Table: "staging.purchases", EventTypes: []string{"purchase"}}},
 			Completeness: Completeness{ProducerField: "player_id", SeqField: "client_seq"},
+		}},
+		// The game pack over the demo table; `bigfather up` writes the demo's currency rates to DIR/rates.csv.
+		Metrics: []Metric{{
+			Pack: "game", Table: "staging.game_events", CurrencyField: "currency",
+			Rates: filepath.Join(dataDir, "rates.csv"), Dimensions: []string{"platform", "country"},
+			SessionEvent: "session_start", Steps: []string{"session_start", "item_acquire", "purchase"},
 		}},
 	}
 	// Fills Group and Partitions; the defaults are valid by construction once the definition files exist

@@ -121,6 +121,9 @@ func TestDefault(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(dir, "rates.csv"), []byte("currency,rate\nUSD,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	c := Default(dir)
 	if err := c.Validate(ValidateOptions{EmbeddedBroker: true}); err != nil {
 		t.Fatalf("Default does not validate: %v", err)
@@ -217,7 +220,7 @@ pipelines:
     table: {name: staging.game_events, columns: [{name: a, type: string}]}
 `, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, subject, schema_change, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness, probe)`},
 		{"unknown top-level key", "warehous: /tmp\n" + minimal,
-			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines)`},
+			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines, metrics, derived)`},
 		{"integer expected", minimal + "    commit:\n      interval: 5s\n      max_rows: lots\n",
 			`bad.yaml:10: pipelines[0].commit.max_rows: expected an integer, got "lots"`},
 		{"missing table name", `
@@ -554,6 +557,7 @@ func TestBuiltInGo(t *testing.T) {
 	p.Dedup = Dedup{Field: "event_id"}
 	p.Definitions = Definitions{Files: []string{"testdata/defs/purchase.json"}}
 	p.Enrich.Lookups = []Lookup{{File: "testdata/items.csv", Key: "item_id", Columns: []Column{{Name: "item_name", Type: TypeString}}}}
+	c.Metrics[0].Rates = "testdata/rates.csv"
 	if err := c.Validate(ValidateOptions{EmbeddedBroker: true}); err != nil {
 		t.Fatal(err)
 	}

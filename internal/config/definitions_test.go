@@ -57,6 +57,7 @@ func TestDefinitionsRegistry(t *testing.T) {
 	c := Default(t.TempDir())
 	p := &c.Pipelines[0]
 	p.Definitions = Definitions{Registry: DefinitionsRegistry{SubjectPrefix: "game.definitions."}}
+	c.Metrics[0].Rates = "testdata/rates.csv"
 	if err := c.Validate(ValidateOptions{EmbeddedBroker: true}); err != nil {
 		t.Fatal(err)
 	}

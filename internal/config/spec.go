@@ -34,6 +34,8 @@ var configKeys = []key[Config]{
 	{name: "monitor", def: "{}", decode: set(mapping(monitorKeys), func(c *Config) *Monitor { return &c.Monitor })},
 	{name: "alerts", def: "{}", decode: set(mapping(alertsKeys), func(c *Config) *Alerts { return &c.Alerts })},
 	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},
+	{name: "metrics", decode: set(list(mapping(metricKeys)), func(c *Config) *[]Metric { return &c.Metrics })},
+	{name: "derived", decode: set(list(mapping(derivedTableKeys)), func(c *Config) *[]DerivedTable { return &c.Derived })},
 }
 
 var kafkaKeys = []key[Kafka]{
@@ -282,6 +284,9 @@ func decode(path string, data []byte) (c *Config, errs []*Error, err error) {
 		for j := range p.Enrich.Lookups {
 			p.Enrich.Lookups[j].BaseDir = dir
 		}
+	}
+	for i := range v.Metrics {
+		v.Metrics[i].BaseDir = dir
 	}
 	return &v, d.errs, nil
 }

@@ -126,6 +126,7 @@ func (v *validator) config(opts ValidateOptions) {
 	v.maintenance(c)
 	v.monitor(c)
 	v.alerts(c)
+	v.metrics(c)
 	if len(c.Pipelines) == 0 {
 		v.fail("pipelines", "at least one pipeline is required")
 	}

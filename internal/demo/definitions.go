@@ -46,3 +46,31 @@ func WriteDefinitions(dir string) ([]string, error) {
 	}
 	return paths, nil
 }
+
+// Rates are the demo's currency rates into US dollars, one per currency the demo players pay in: the
+// game pack's revenue converts purchase amounts with them (config rates).
+var Rates = []struct {
+	Currency string
+	Rate     string
+}{{"USD", "1"}, {"EUR", "1.08"}, {"KRW", "0.00075"}, {"JPY", "0.0067"}}
+
+// WriteRates writes Rates as a CSV file (currency,rate) at path unless the file exists, so a user's edits
+// survive.
+func WriteRates(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("writing demo rates: %w", err)
+	}
+	out := []byte("currency,rate\n")
+	for _, r := range Rates {
+		out = fmt.Appendf(out, "%s,%s\n", r.Currency, r.Rate)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing demo rates: %w", err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("writing demo rates: %w", err)
+	}
+	return nil
+}
