@@ -13,6 +13,7 @@ const pages = [
   { path: 'tables', module: './pages/tables.js', key: 'nav.tables' },
   { path: 'schemas', module: './pages/schemas.js', key: 'nav.schemas' },
   { path: 'sql', module: './pages/sql.js', key: 'nav.sql' },
+  { path: 'metrics', module: './pages/metrics.js', key: 'nav.metrics' },
   { path: 'audit', module: './pages/audit.js', key: 'nav.audit', role: 'admin' },
 ];
 const loginPage = { path: 'login', module: './pages/login.js', key: 'nav.login' };
