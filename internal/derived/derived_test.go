@@ -38,7 +38,7 @@ func newWorld(t *testing.T) *world {
 	ctx := context.Background()
 	// Like a staged table: partitioned by day of the event time.
 	if _, err := w.lk.EnsureTable(ctx, lake.TableSpec{Name: "staging.src",
-		Columns: []lake.Column{{Name: "event_time", Type: "timestamp"}, {Name: "player_id", Type: "string"}, {Name: "amount", Type: "double"}},
+		Columns:    []lake.Column{{Name: "event_time", Type: "timestamp"}, {Name: "player_id", Type: "string"}, {Name: "amount", Type: "double"}},
 		Partitions: []lake.Partition{{Transform: "day", Column: "event_time"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -334,9 +334,9 @@ func TestLineageProperties(t *testing.T) {
 	mustRefresh(t, w.lk, d)
 	props := w.load("analytics.by_country").Properties()
 	want := map[string]string{
-		SQLProperty:       strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(d.SQL), ";")),
-		SourcesProperty:   "staging.players,staging.src",
-		PartitionProperty: "day",
+		SQLProperty:                              strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(d.SQL), ";")),
+		SourcesProperty:                          "staging.players,staging.src",
+		PartitionProperty:                        "day",
 		SourcePropertyPrefix + "staging.players": strconv.FormatInt(w.load("staging.players").CurrentSnapshot().SnapshotID, 10),
 		SourcePropertyPrefix + "staging.src":     strconv.FormatInt(w.load("staging.src").CurrentSnapshot().SnapshotID, 10),
 	}
