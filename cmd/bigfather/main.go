@@ -47,6 +47,7 @@ Usage:
   bigfather status [--config FILE | --data DIR] [--http ADDR] [--token T] [--format table|json]   readiness, statuses, lag, freshness, alerts
   bigfather alerts rules|list [--config FILE]   the alert rules as a Prometheus rules file, or a table
   bigfather schemas list|show|diff|check|register ... [--config FILE | --url URL] [--format table|json]   the schema registry
+  bigfather metrics list|describe|show|refresh [NAME] [--from DAY --to DAY] [--by DIM] [--format table|csv|json|svg|png]   game metrics
   bigfather bench [--count N] [--shape plain|quality|fanout|avro] [--format table|json] [--brokers ADDR]   stage demo events and measure
   bigfather version
 
@@ -120,6 +121,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 		return cmdBench(ctx, rest, stdout, stderr, log)
 	case "schemas":
 		return cmdSchemas(ctx, rest, stdout, stderr, log)
+	case "metrics":
+		return cmdMetrics(ctx, rest, stdout, stderr)
 	case "demo":
 		if len(rest) == 0 || rest[0] != "produce" {
 			return usagef("usage: bigfather demo produce [--brokers ADDR] [--topic T] [--rate N] [--count N]")

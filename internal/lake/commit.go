@@ -305,3 +305,7 @@ func checkFence(name string, t *table.Table, b Batch) error {
 	}
 	return nil
 }
+
+// IsConflict reports whether a failed commit lost an optimistic-concurrency race and committed nothing, so it
+// can be planned again on the reloaded table (see isConflict).
+func IsConflict(err error) bool { return isConflict(err) }

@@ -31,14 +31,19 @@ func (l *Lake) Snapshot(ctx context.Context, name string) (SnapshotFiles, error)
 	if err != nil {
 		return SnapshotFiles{}, err
 	}
+	return l.snapshotFiles(ctx, t, name, t.Schema(), t.CurrentSnapshot())
+}
+
+// snapshotFiles lists the files of snap (nil: the table has no snapshot yet), with the columns of sc.
+func (l *Lake) snapshotFiles(ctx context.Context, t *table.Table, name string, sc *iceberg.Schema, snap *table.Snapshot) (SnapshotFiles, error) {
 	out := SnapshotFiles{Name: name}
-	for _, f := range t.Schema().Fields() {
+	for _, f := range sc.Fields() {
 		out.Columns = append(out.Columns, SnapshotColumn{Name: f.Name, Type: typeString(f.Type)})
 	}
-	if t.CurrentSnapshot() == nil {
+	if snap == nil {
 		return out, nil
 	}
-	tasks, err := t.Scan().PlanFiles(ctx)
+	tasks, err := t.Scan(table.WithSnapshotID(snap.SnapshotID)).PlanFiles(ctx)
 	if err != nil {
 		return SnapshotFiles{}, fmt.Errorf("planning files of %s: %w", name, err)
 	}
@@ -97,4 +102,51 @@ func (l *Lake) fileCache() (*fileCache, error) {
 		}
 	})
 	return l.cache, l.cacheErr
+}
+
+// SnapshotAt is Snapshot for an older snapshot of a table still in its history: the files a reader needs to
+// read the table as it was then (for an incremental computation that compares before and after).
+func (l *Lake) SnapshotAt(ctx context.Context, name string, snapshotID int64) (SnapshotFiles, error) {
+	t, err := l.LoadTable(ctx, name)
+	if err != nil {
+		return SnapshotFiles{}, err
+	}
+	snap := t.SnapshotByID(snapshotID)
+	if snap == nil {
+		return SnapshotFiles{}, fmt.Errorf("table %s: snapshot %d: %w", name, snapshotID, ErrHistoryGone)
+	}
+	sc := t.Schema()
+	if snap.SchemaID != nil {
+		for _, s := range t.Metadata().Schemas() {
+			if s.ID == *snap.SchemaID {
+				sc = s
+			}
+		}
+	}
+	return l.snapshotFiles(ctx, t, name, sc, snap)
+}
+
+// LocalFiles returns local paths a reader such as DuckDB can open for data files of t (as AddedSince lists
+// them): the paths themselves in a local warehouse, copies in the lake's file cache for an s3:// one.
+func (l *Lake) LocalFiles(ctx context.Context, t *table.Table, paths []string) ([]string, error) {
+	if !l.remote() || len(paths) == 0 {
+		return paths, nil
+	}
+	files := make([]remoteFile, len(paths))
+	for i, p := range paths {
+		files[i] = remoteFile{uri: p}
+	}
+	fsys, err := t.FS(ctx)
+	if err != nil {
+		return nil, l.hide(fmt.Errorf("reading %s: %w", t.Identifier(), err))
+	}
+	c, err := l.fileCache()
+	if err != nil {
+		return nil, err
+	}
+	local, err := c.fetch(ctx, fsys, l.s3.Endpoint, files)
+	if err != nil {
+		return nil, l.hide(fmt.Errorf("reading %s: %w", t.Identifier(), err))
+	}
+	return local, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/kafkaview"
 	"github.com/bigfather/bigfather/internal/lake"
+	gamemetrics "github.com/bigfather/bigfather/internal/metrics"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/query"
 	"github.com/bigfather/bigfather/internal/stage"
@@ -33,8 +34,10 @@ type Platform struct {
 	Pipelines []*config.Pipeline
 	Lake      *lake.Lake
 	Metrics   *monitor.Metrics
-	Health    *monitor.Health
-	History   *monitor.History
+	// GameMetrics serves the config's game metrics (nil: none configured).
+	GameMetrics *gamemetrics.Service
+	Health      *monitor.Health
+	History     *monitor.History
 	// Watcher judges pipelines, consumer groups and the infrastructure (nil: no monitor page data).
 	Watcher *monitor.Watcher
 	// Alerts evaluates the alert rules (nil: none).
