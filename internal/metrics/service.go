@@ -212,7 +212,7 @@ func (s *Service) Show(ctx context.Context, q Query) (*Result, error) {
 		}
 		switch {
 		case to.IsZero() && from.IsZero():
-			to, from = newest, newest.AddDate(0, 0, -(defaultSpan - 1))
+			to, from = newest, newest.AddDate(0, 0, -(defaultSpan-1))
 		case to.IsZero():
 			to = from.AddDate(0, 0, defaultSpan-1)
 		default:
