@@ -69,7 +69,7 @@ func (w *world) load(name string) *table.Table {
 	return t
 }
 
-// ev is one source event: "2024-05-01 10:00", player, amount.
+// ev is one source event: "2024-05-01 10:00", player (NULL when empty), amount.
 type ev struct {
 	at     string
 	player string
@@ -86,7 +86,11 @@ func (w *world) appendEvents(evs ...ev) {
 		}
 		ts, _ := arrow.TimestampFromTime(at, arrow.Microsecond)
 		b.Field(0).(*array.TimestampBuilder).Append(ts)
-		b.Field(1).(*array.StringBuilder).Append(evs[i].player)
+		if evs[i].player == "" {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.StringBuilder).Append(evs[i].player)
+		}
 		b.Field(2).(*array.Float64Builder).Append(evs[i].amount)
 	})
 }
@@ -334,7 +338,9 @@ func TestLineageProperties(t *testing.T) {
 	mustRefresh(t, w.lk, d)
 	props := w.load("analytics.by_country").Properties()
 	want := map[string]string{
-		SQLProperty:                              strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(d.SQL), ";")),
+		SQLProperty: `SELECT CAST(e.event_time AS DATE) AS day, p.country, sum(e.amount) AS spend
+		FROM staging.src e JOIN staging.players p USING (player_id)
+		GROUP BY ALL`,
 		SourcesProperty:                          "staging.players,staging.src",
 		PartitionProperty:                        "day",
 		SourcePropertyPrefix + "staging.players": strconv.FormatInt(w.load("staging.players").CurrentSnapshot().SnapshotID, 10),
@@ -669,4 +675,83 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Partition values of every kind the table can be partitioned by are matched exactly between the SQL's results
+// and the manifests: only the late events' partitions are rewritten.
+func TestPartitionKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name, sql, partition string
+		late                 []ev
+		want                 []string
+	}{
+		{"string with NULL", `SELECT player_id AS player, sum(amount) AS spend FROM staging.src GROUP BY ALL`, "player",
+			[]ev{{"2024-05-01 01:00", "", 1}, {"2024-05-03 01:00", "p3", 1}}, []string{"NULL", "p3"}},
+		{"timestamptz", `SELECT date_trunc('hour', event_time) AS hour, count(*) AS n FROM staging.src GROUP BY ALL`, "hour",
+			[]ev{{"2024-05-02 08:30", "p1", 1}}, []string{"2024-05-02 08:00:00+00"}},
+		{"timestamp", `SELECT CAST(date_trunc('hour', event_time) AS TIMESTAMP) AS hour, count(*) AS n FROM staging.src GROUP BY ALL`, "hour",
+			[]ev{{"2024-05-02 08:30", "p1", 1}}, []string{"2024-05-02 08:00:00"}},
+		{"int", `SELECT CAST(extract(day FROM event_time) AS INTEGER) AS dom, sum(amount) AS spend FROM staging.src GROUP BY ALL`, "dom",
+			[]ev{{"2024-05-03 08:30", "p1", 1}}, []string{"3"}},
+		{"hugeint as long", `SELECT sum(CAST(amount AS BIGINT)) // 100 AS bucket, count(*) AS n FROM staging.src GROUP BY player_id`, "bucket",
+			[]ev{{"2024-05-03 08:30", "p3", 1}}, []string{"0"}},
+		{"decimal", `SELECT CAST(amount AS DECIMAL(10,2)) AS amt, count(*) AS n FROM staging.src GROUP BY ALL`, "amt",
+			[]ev{{"2024-05-03 08:30", "p3", 5.5}, {"2024-05-03 09:30", "p3", 0.75}}, []string{"0.75", "5.50"}},
+		{"boolean", `SELECT amount > 5 AS big, count(*) AS n FROM staging.src GROUP BY ALL`, "big",
+			[]ev{{"2024-05-03 08:30", "p3", 1}}, []string{"false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.firstDays()
+			w.appendEvents(ev{"2024-05-02 10:00", "", 2})
+			d := config.DerivedTable{Name: "analytics.d", SQL: tc.sql, Partition: tc.partition}
+			mustRefresh(t, w.lk, d)
+			before := w.filesByKey(d)
+			w.appendEvents(tc.late...)
+			out := mustRefresh(t, w.lk, d)
+			if out.Full || !slices.Equal(out.Partitions, tc.want) {
+				t.Fatalf("outcome %+v, want partitions %q", out, tc.want)
+			}
+			after := w.filesByKey(d)
+			for k, files := range before {
+				if rewritten := !slices.Equal(files, after[k]); rewritten != slices.Contains(tc.want, k) {
+					t.Errorf("partition %s: files %v, were %v", k, after[k], files)
+				}
+			}
+			got := w.query("SELECT * FROM analytics.d ORDER BY ALL", "analytics.d")
+			want := w.query("SELECT * FROM ("+tc.sql+") ORDER BY ALL", "staging.src")
+			if !slices.Equal(got, want) {
+				t.Fatalf("table:\n%s\nSQL over the source:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// filesByKey maps the partition values of derived table d (as Outcome.Partitions shows them) to their data
+// files, sorted.
+func (w *world) filesByKey(d config.DerivedTable) map[string][]string {
+	w.t.Helper()
+	t := w.load(d.Name)
+	tasks, err := t.Scan().PlanFiles(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	f, _ := t.Schema().FindFieldByName(d.Partition)
+	spec := t.Spec()
+	var fieldID int
+	for _, pf := range spec.Fields() {
+		fieldID = pf.FieldID
+	}
+	out := map[string][]string{}
+	for _, task := range tasks {
+		v, err := icebergPart(task.File.Partition()[fieldID], f.Type)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		out[v.String()] = append(out[v.String()], task.File.FilePath())
+	}
+	for _, v := range out {
+		slices.Sort(v)
+	}
+	return out
 }

@@ -178,6 +178,8 @@ func icebergPart(v any, t iceberg.Type) (partValue, error) {
 		return partValue{text: timeText(time.UnixMicro(int64(v)).UTC(), t)}, nil
 	case iceberg.Decimal:
 		return partValue{text: v.Val.ToString(int32(v.Scale))}, nil
+	case iceberg.DecimalLiteral:
+		return partValue{text: v.Val.ToString(int32(v.Scale))}, nil
 	}
 	return partValue{}, fmt.Errorf("unexpected partition value %v (%T) in a manifest", v, v)
 }
