@@ -244,7 +244,7 @@ func (d *Def) affectedSQL(cur, delta, old string) string {
 	}
 	deltaDays := fmt.Sprintf("SELECT DISTINCT %s AS day FROM %s WHERE %s", dayE, delta, valid)
 	shift := func(from, to int) string { // every delta day shifted by from..to days
-		return fmt.Sprintf("SELECT DISTINCT dd.day + s.k AS day FROM (%s) dd CROSS JOIN (SELECT unnest(generate_series(%d, %d)) AS k) s", deltaDays, from, to)
+		return fmt.Sprintf("SELECT DISTINCT dd.day + CAST(s.k AS INTEGER) AS day FROM (%s) dd CROSS JOIN (SELECT unnest(generate_series(%d, %d)) AS k) s", deltaDays, from, to)
 	}
 	switch d.Kind {
 	case KindActive:
