@@ -59,7 +59,7 @@ type Platform struct {
 
 // Modules are every API family of the console.
 func (p *Platform) Modules() []api.Module {
-	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}, alertsAPI{p}, schemasAPI{p}}
+	return []api.Module{session{p}, overview{p}, topics{p}, pipelines{p}, tables{p}, sqlAPI{p}, auditLog{p}, monitorAPI{p}, alertsAPI{p}, schemasAPI{p}, metricsAPI{p}}
 }
 
 // Start readies what the families share (the Kafka view); Close releases it.
