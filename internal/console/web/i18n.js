@@ -567,7 +567,7 @@ export const messages = {
     "metrics.top": "{by} 값 {n}개 중 합계 상위 {shown}개를 표시합니다.",
     "metrics.unit": "단위",
     "metrics.unit.events": "이벤트",
-    "metrics.unit.players": "명",
+    "metrics.unit.players": "플레이어",
     "metrics.unit.ratio": "비율",
     "metrics.unit.sessions": "세션",
     "metrics.unobservable": "아직 관측 불가",
