@@ -300,9 +300,10 @@ function completeness(res) {
 
 // definition is the metric's card: its description and what the number means, paragraph by paragraph.
 function definition(info) {
+  const paras = info.semantics || [];
   const card = section(t('metrics.definition'),
-    info.description ? h('p', {}, info.description) : null,
-    (info.semantics || []).map((p) => h('p', { class: 'prose', style: 'margin-bottom: 8px' }, p)),
+    info.description && info.description !== paras[0] ? h('p', { style: 'font-weight: 600' }, info.description) : null,
+    paras.map((p, i) => h('p', { class: 'prose', style: `margin-bottom: 8px${i === 0 ? '; font-weight: 600' : ''}` }, p)),
     h('dl', { class: 'kv' },
       h('dt', {}, t('metrics.kind')), h('dd', {}, info.kind),
       h('dt', {}, t('metrics.unit')), h('dd', {}, unitLabel(info.unit)),
