@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -754,4 +755,32 @@ func (w *world) filesByKey(d config.DerivedTable) map[string][]string {
 		slices.Sort(v)
 	}
 	return out
+}
+
+// Two processes refresh the same table at the same time, round after round, while events arrive: whichever
+// commits, the table always ends equal to the SQL over the source.
+func TestConcurrentRefreshes(t *testing.T) {
+	w := newWorld(t)
+	w.firstDays()
+	lakes := []*lake.Lake{w.lk, w.open()}
+	for round := range 4 {
+		w.appendEvents(ev{fmt.Sprintf("2024-05-0%d 10:00", round%3+1), "p1", float64(round + 1)})
+		var wg sync.WaitGroup
+		errs := make([]error, len(lakes))
+		for i, lk := range lakes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = Refresh(context.Background(), lk, spend)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		got := w.query(readSpend, "analytics.daily_spend")
+		if want := w.query(spendSQL+" ORDER BY ALL", "staging.src"); !slices.Equal(got, want) {
+			t.Fatalf("round %d: table %v, SQL over the source %v", round, got, want)
+		}
+	}
 }
