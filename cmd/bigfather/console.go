@@ -19,6 +19,7 @@ import (
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/console"
 	"github.com/bigfather/bigfather/internal/lake"
+	gamemetrics "github.com/bigfather/bigfather/internal/metrics"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/platformdb"
 	"github.com/bigfather/bigfather/internal/registry"
@@ -41,7 +42,7 @@ type web struct {
 // console-only process. The audit log lives in the catalog database when it is SQLite or Postgres; with a
 // REST catalog mutating calls are logged to the process log only.
 func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*config.Pipeline, lk *lake.Lake, m *monitor.Metrics,
-	health *monitor.Health, control *stage.Control, authn *auth.Authenticator, wt *watching, log *slog.Logger) (*web, error) {
+	health *monitor.Health, control *stage.Control, authn *auth.Authenticator, wt *watching, gm *gamemetrics.Service, log *slog.Logger) (*web, error) {
 	var closers []func()
 	w := &web{watch: wt, console: console.Handler()}
 	var auditor api.Auditor = logAuditor{log}
@@ -75,7 +76,7 @@ func newWeb(ctx context.Context, cfg *config.Config, brokers []string, pipes []*
 		closers = append(closers, cl.Close)
 		kc = cl
 	}
-	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: wt.history, Watcher: wt.watcher, Alerts: wt.alerts, Control: control, Kafka: kc, Auth: authn, Audit: store, Log: log}
+	p := &webapi.Platform{Config: cfg, Pipelines: pipes, Lake: lk, Metrics: m, Health: health, History: wt.history, Watcher: wt.watcher, Alerts: wt.alerts, Control: control, Kafka: kc, Auth: authn, Audit: store, GameMetrics: gm, Log: log}
 	if err := p.Start(); err != nil {
 		for _, c := range closers {
 			c()
@@ -168,7 +169,11 @@ func cmdConsole(ctx context.Context, args []string, stderr io.Writer, log *slog.
 		return err
 	}
 	defer wt.close()
-	w, err := newWeb(ctx, cfg, cfg.Kafka.Brokers, pipes, lk, m, health, nil, authn, wt, log)
+	gm, err := gamemetrics.New(lk, cfg, log)
+	if err != nil {
+		return err
+	}
+	w, err := newWeb(ctx, cfg, cfg.Kafka.Brokers, pipes, lk, m, health, nil, authn, wt, gm, log)
 	if err != nil {
 		return err
 	}

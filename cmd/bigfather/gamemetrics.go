@@ -238,3 +238,48 @@ func drawChart(w io.Writer, format string, res *metrics.Result) error {
 	}
 	return chart.TimeSeries(w, format, title, res.Unit, series)
 }
+
+// metricsRefreshInterval is how often a staging process refreshes the config's metrics.
+const metricsRefreshInterval = 15 * time.Second
+
+// refreshMetrics refreshes gm every interval until ctx ends. With a shared catalog database only the holder
+// of the "metrics" lease refreshes, so a fleet computes each refresh once; the lease lasts three intervals,
+// so another process takes over that long after the holder stops.
+func refreshMetrics(ctx context.Context, gm *metrics.Service, wt *watching, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		hold := true
+		if wt.store != nil {
+			ok, err := wt.store.Lease(ctx, "metrics", wt.instance, time.Now(), 3*interval)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("metrics lease not renewed", "err", err)
+			}
+			hold = ok
+		}
+		if hold {
+			start := time.Now()
+			outs, err := gm.Refresh(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				log.Warn("metric refresh failed", "err", err)
+			}
+			changed := 0
+			for _, o := range outs {
+				if !o.UpToDate {
+					changed++
+				}
+			}
+			if changed > 0 {
+				log.Info("metrics refreshed", "metrics", changed, "took", time.Since(start).Round(time.Millisecond))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

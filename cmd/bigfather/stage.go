@@ -16,6 +16,7 @@ import (
 	"github.com/bigfather/bigfather/internal/config"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/memlimit"
+	gamemetrics "github.com/bigfather/bigfather/internal/metrics"
 	"github.com/bigfather/bigfather/internal/monitor"
 	"github.com/bigfather/bigfather/internal/quality"
 	"github.com/bigfather/bigfather/internal/registry"
@@ -170,8 +171,15 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	}
 	defer wt.close()
 	g.Go(func() error { wt.run(gctx); return nil })
+	gm, err := gamemetrics.New(lk, cfg, log)
+	if err != nil {
+		return err
+	}
+	if gm != nil {
+		g.Go(func() error { refreshMetrics(gctx, gm, wt, metricsRefreshInterval, log); return nil })
+	}
 	if serving {
-		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, wt, log)
+		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, wt, gm, log)
 		if err != nil {
 			return err
 		}

@@ -119,33 +119,6 @@ func (s *Service) Refresh(ctx context.Context) ([]Outcome, error) {
 	return out, errors.Join(errs...)
 }
 
-// Run refreshes every interval until ctx ends, logging what changed and what failed.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		start := time.Now()
-		outs, err := s.Refresh(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			s.log.Warn("metric refresh failed", "err", err)
-		}
-		for _, o := range outs {
-			if !o.UpToDate {
-				s.log.Info("metric refreshed", "metric", o.Metric, "full", o.Full, "days", len(o.Days), "rows", o.Rows,
-					"source_snapshot", o.SourceSnapshot, "took", time.Since(start).Round(time.Millisecond))
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // defaultSpan is how many days Show covers when the query names no range: the last 30 days with data.
 const defaultSpan = 30
 
