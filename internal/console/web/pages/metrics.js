@@ -310,7 +310,7 @@ function definition(info) {
       h('dt', {}, t('metrics.source')), h('dd', {}, info.table),
       h('dt', {}, t('metrics.stored')), h('dd', {}, info.materialized_as || '–'),
       h('dt', {}, t('metrics.timezone')), h('dd', {}, info.time_zone || 'UTC'),
-      info.steps?.length ? [h('dt', {}, t('metrics.steps')), h('dd', {}, info.steps.join(' → '))] : null));
+      info.chart === 'bars' && info.steps?.length ? [h('dt', {}, t('metrics.steps')), h('dd', {}, info.steps.join(' → '))] : null));
   card.dataset.card = 'definition';
   return card;
 }
