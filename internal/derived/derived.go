@@ -32,6 +32,10 @@
 //     all partitions) should change its definition to be so, or will miss partitions.
 //   - Result types map to Iceberg ones (icebergOf): HUGEINT, which sum() over BIGINT returns, is stored as long
 //     (a sum that does not fit fails the refresh); small integers as int; UUID as string.
+//   - An incremental refresh replaces files, which Iceberg records as an overwrite: a derived table over another
+//     derived table is recomputed whole whenever its source refreshed (rows were removed from it).
+//   - The SQL is checked and described with DESCRIBE before it runs (one SELECT, through the query engine's
+//     sandbox, without reading data), so DuckDB's messages about it show "LINE 1: DESCRIBE <the SQL>".
 //   - Sources in an s3:// warehouse are read through the lake's file cache; their deltas are not (the cache
 //     maps only whole snapshots), so a changed source there recomputes everything.
 package derived
