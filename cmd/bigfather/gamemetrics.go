@@ -242,13 +242,14 @@ func drawChart(w io.Writer, format string, res *metrics.Result) error {
 // metricsRefreshInterval is how often a staging process refreshes the config's metrics.
 const metricsRefreshInterval = 15 * time.Second
 
-// refreshMetrics refreshes gm every interval until ctx ends. With a shared catalog database only the holder
-// of the "metrics" lease refreshes, so a fleet computes each refresh once; the lease lasts three intervals,
-// so another process takes over that long after the holder stops.
+// refreshMetrics refreshes gm until ctx ends, waiting interval between refreshes, or twice as long as the
+// last one took when that is longer, so refreshing never takes more than a third of the process's time. With
+// a shared catalog database only the holder of the "metrics" lease refreshes, so a fleet computes each
+// refresh once; the lease lasts three intervals, so another process takes over that long after the holder
+// stops.
 func refreshMetrics(ctx context.Context, gm *metrics.Service, wt *watching, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
+		wait := interval
 		hold := true
 		if wt.store != nil {
 			ok, err := wt.store.Lease(ctx, "metrics", wt.instance, time.Now(), 3*interval)
@@ -272,14 +273,16 @@ func refreshMetrics(ctx context.Context, gm *metrics.Service, wt *watching, inte
 					changed++
 				}
 			}
+			took := time.Since(start)
 			if changed > 0 {
-				log.Info("metrics refreshed", "metrics", changed, "took", time.Since(start).Round(time.Millisecond))
+				log.Info("metrics refreshed", "metrics", changed, "took", took.Round(time.Millisecond))
 			}
+			wait = max(wait, 2*took)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }

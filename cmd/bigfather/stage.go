@@ -14,6 +14,7 @@ import (
 
 	"github.com/bigfather/bigfather/internal/auth"
 	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/derived"
 	"github.com/bigfather/bigfather/internal/lake"
 	"github.com/bigfather/bigfather/internal/memlimit"
 	gamemetrics "github.com/bigfather/bigfather/internal/metrics"
@@ -177,6 +178,9 @@ func runStaging(ctx context.Context, cfg *config.Config, brokers []string, pipes
 	}
 	if gm != nil {
 		g.Go(func() error { refreshMetrics(gctx, gm, wt, metricsRefreshInterval, log); return nil })
+	}
+	if len(cfg.Derived) > 0 {
+		g.Go(func() error { (&derived.Runner{Lake: lk, Tables: cfg.Derived, Log: log}).Run(gctx); return nil })
 	}
 	if serving {
 		w, err := newWeb(ctx, cfg, brokers, pipes, lk, metrics, health, control, authn, wt, gm, log)

@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/bigfather/bigfather/internal/broker"
 	"github.com/bigfather/bigfather/internal/demo"
 )
+
+// demoHistoryPlayers is the population of the demo history: small enough that players come back on later
+// days, so retention has cohorts to show.
+const demoHistoryPlayers = 2000
 
 func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logger) error {
 	fs := newFlags("up", stderr)
@@ -22,6 +28,8 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 	demoMalformed := fs.Float64("demo-malformed-rate", 0.005, "chance of an extra malformed demo record after each event")
 	demoDuplicates := fs.Float64("demo-duplicate-rate", 0.01, "chance of producing a demo event twice")
 	demoGaps := fs.Float64("demo-gap-rate", 0.002, "chance of losing a demo event before Kafka")
+	demoHistory := boundedDuration(fs, "demo-history", 14*24*time.Hour, 0, 365*24*time.Hour, "days of demo history produced first, so day-based metrics such as retention have something to show (0 for none)")
+	demoHistoryEvents := fs.Int("demo-history-events", 150000, "events in the demo history")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +61,17 @@ func cmdUp(ctx context.Context, args []string, stderr io.Writer, log *slog.Logge
 	if *withDemo && len(pipes) > 0 {
 		topic := pipes[0].Topics[0]
 		extra = func(ctx context.Context) error {
+			if *demoHistory > 0 && *demoHistoryEvents > 0 {
+				log.Info("producing the demo history", "topic", topic, "span", demoHistory.String(), "events", *demoHistoryEvents)
+				_, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: brokers, Topic: topic, Count: *demoHistoryEvents, Span: *demoHistory,
+					Players: demoHistoryPlayers, MalformedRate: *demoMalformed, DuplicateRate: *demoDuplicates, GapRate: *demoGaps, Logger: log})
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("producing the demo history: %w", err)
+				}
+			}
 			log.Info("demo producer started", "topic", topic, "rate", *demoRate, "malformed_rate", *demoMalformed,
 				"duplicate_rate", *demoDuplicates, "gap_rate", *demoGaps)
 			_, err := demo.Produce(ctx, demo.ProduceOptions{Brokers: brokers, Topic: topic, Rate: *demoRate, Live: true,

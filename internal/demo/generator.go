@@ -82,6 +82,7 @@ type Generator struct {
 	players []player
 	online  []int32 // indexes of players in a session
 	target  int     // players online in the steady state
+	tick    time.Duration // the clock moves 0 to 19 ticks per event
 }
 
 // NewGenerator returns a world of players players (DefaultPlayers if
@@ -96,6 +97,7 @@ func NewGenerator(seed int64, players int, start time.Time) *Generator {
 		clock:   start.Truncate(time.Millisecond).UTC(),
 		players: make([]player, players),
 		target:  max(1, players/10),
+		tick:    time.Millisecond,
 	}
 	width := max(6, len(strconv.Itoa(players)))
 	idBuf := make([]byte, 0, 1+width)
@@ -120,10 +122,17 @@ func NewGenerator(seed int64, players int, start time.Time) *Generator {
 // meanStep is how far the clock moves per event on average.
 const meanStep = 9500 * time.Microsecond
 
+// SetMeanStep makes the clock move d per event on average (default 9.5 ms): the same random draws, scaled.
+func (g *Generator) SetMeanStep(d time.Duration) {
+	if d > 0 {
+		g.tick = d * 2 / 19
+	}
+}
+
 // Next advances the world by one event and returns it. The clock moves 0 to
 // 19 milliseconds per event, about 105 events per simulated second.
 func (g *Generator) Next() Event {
-	g.clock = g.clock.Add(time.Duration(g.rng.IntN(20)) * time.Millisecond)
+	g.clock = g.clock.Add(time.Duration(g.rng.IntN(20)) * g.tick)
 
 	// Bring players online until the target is reached, then keep the
 	// online ones busy; sessions ending make room for new ones.

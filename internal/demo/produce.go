@@ -50,6 +50,10 @@ type ProduceOptions struct {
 	// 10ms per event whatever the real rate: it starts so that Count
 	// events end about now (a backfill), or now when Count is 0.
 	Live bool
+	// Span, when set with Count and not Live, spreads the Count events over that much simulated time ending
+	// about now (the clock moves Span/Count per event on average): a history of several days in a few
+	// seconds of producing, for day-based metrics such as retention.
+	Span time.Duration
 
 	// MalformedRate, from 0 to 1, is the chance that a generated event is
 	// followed by a malformed record, produced in addition to the valid
@@ -201,10 +205,15 @@ func Produce(ctx context.Context, opts ProduceOptions) (ProduceStats, error) {
 	validDone, badDone, dupDone := promise(&ackValid), promise(&ackBad), promise(&ackDup)
 
 	genStart := time.Now()
+	step := meanStep
+	if !opts.Live && opts.Span > 0 && opts.Count > 0 {
+		step = opts.Span / time.Duration(opts.Count)
+	}
 	if !opts.Live {
-		genStart = genStart.Add(-time.Duration(opts.Count) * meanStep)
+		genStart = genStart.Add(-time.Duration(opts.Count) * step)
 	}
 	gen := NewGenerator(seed, opts.Players, genStart)
+	gen.SetMeanStep(step)
 	encode := opts.Encode
 	if encode == nil {
 		encode = gen.AppendJSON
