@@ -98,7 +98,8 @@ var metricKeys = []key[Metric]{
 	{name: "filter", decode: set(str, func(m *Metric) *string { return &m.Filter })},
 	{name: "dimensions", decode: set(list(str), func(m *Metric) *[]string { return &m.Dimensions })},
 	{name: "window", def: "24h", decode: set(duration, func(m *Metric) *time.Duration { return &m.Window })},
-	{name: "retention_days", def: "[1, 7, 30]", decode: set(list(integer), func(m *Metric) *[]int { return &m.RetentionDays })},
+	// retention_days defaults to [1, 7, 30] (see metrics).
+	{name: "retention_days", decode: set(list(integer), func(m *Metric) *[]int { return &m.RetentionDays })},
 	{name: "retention_mode", def: "classic", decode: set(str, func(m *Metric) *string { return &m.RetentionMode })},
 	{name: "session_event", decode: set(str, func(m *Metric) *string { return &m.SessionEvent })},
 	{name: "steps", decode: set(list(str), func(m *Metric) *[]string { return &m.Steps })},
@@ -149,6 +150,8 @@ func (v *validator) metrics(c *Config) {
 		path := fmt.Sprintf("metrics[%d]", i)
 		if c.lines == nil {
 			fillMetricDefaults(m)
+		} else if m.RetentionDays == nil && !v.present(path+".retention_days") {
+			m.RetentionDays = []int{1, 7, 30}
 		}
 		if v.broken(path) {
 			continue
