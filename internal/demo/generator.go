@@ -80,8 +80,8 @@ type Generator struct {
 	rng     *rand.Rand
 	clock   time.Time
 	players []player
-	online  []int32 // indexes of players in a session
-	target  int     // players online in the steady state
+	online  []int32       // indexes of players in a session
+	target  int           // players online in the steady state
 	tick    time.Duration // the clock moves 0 to 19 ticks per event
 }
 
