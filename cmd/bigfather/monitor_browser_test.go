@@ -293,7 +293,7 @@ func TestMonitorBrowser(t *testing.T) {
 		if want := []string{"staging.game_events@" + monitorPipeline, "staging.game_events_rejected@" + monitorPipeline}; !slices.Equal(tables, want) {
 			t.Errorf("tables %q, want %q", tables, want)
 		}
-		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "Schemas", "SQL", "Audit log"}; !slices.Equal(seen.Nav, want) || seen.NavCurrent != "monitor" {
+		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "Schemas", "SQL", "Metrics", "Audit log"}; !slices.Equal(seen.Nav, want) || seen.NavCurrent != "monitor" {
 			t.Errorf("navigation %q (current %q), want %q (current monitor)", seen.Nav, seen.NavCurrent, want)
 		}
 		if !seen.Redrawn || !seen.PartitionsOpen {

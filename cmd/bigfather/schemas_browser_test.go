@@ -160,7 +160,7 @@ pipelines:
 
 	t.Run("list and search", func(t *testing.T) {
 		// An operator: no audit log, which is for admins.
-		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "Schemas", "SQL"}; !slices.Equal(seen.Nav, want) || seen.NavCurrent != "schemas" {
+		if want := []string{"Overview", "Topics", "Pipelines", "Monitor", "Tables", "Schemas", "SQL", "Metrics"}; !slices.Equal(seen.Nav, want) || seen.NavCurrent != "schemas" {
 			t.Errorf("navigation %q (current %q), want %q (current schemas)", seen.Nav, seen.NavCurrent, want)
 		}
 		// Subject, latest version, id, type, the pipelines using it.
