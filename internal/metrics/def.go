@@ -248,8 +248,15 @@ func (d *Def) Info() Info {
 	return Info{
 		Name: d.Name, Kind: d.Kind, Table: d.Table, Description: d.describeShort(), Semantics: d.Semantics(),
 		Dimensions: append([]string{}, d.Dimensions...), TimeZone: d.TimeZone, Unit: d.Unit(), Chart: d.Chart(),
-		Steps: d.Steps, RetentionDays: retentionDaysOf(d), MaterializedAs: MaterializedTable(d.Name),
+		Steps: stepsOf(d), RetentionDays: retentionDaysOf(d), MaterializedAs: MaterializedTable(d.Name),
 	}
+}
+
+func stepsOf(d *Def) []string {
+	if d.Kind != KindFunnel {
+		return nil
+	}
+	return d.Steps
 }
 
 func retentionDaysOf(d *Def) []int {
