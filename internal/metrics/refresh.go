@@ -84,6 +84,10 @@ type source struct {
 	relation      string // how the engine names its current snapshot
 	completeUntil time.Time
 	gaps          map[string][]gapSpan // by time zone
+	// deltaOf is the snapshot whose added rows and old rows are registered as bf_delta.src and bf_old.src
+	// (0: none), and deltaEmpty whether no files were added since it; metrics of one source usually share it.
+	deltaOf    int64
+	deltaEmpty bool
 }
 
 // refreshSource refreshes every metric over one source table, returning their outcomes.
@@ -198,36 +202,14 @@ func (s *Service) affectedDays(ctx context.Context, eng *query.Engine, src *sour
 		s.log.Info("metric refresh: source rows were removed or rewritten since the last refresh; recomputing every day", "metric", d.Name, "table", src.name)
 		return nil, nil
 	}
-	added, err := lake.AddedSince(ctx, src.tbl, stored, "")
-	if errors.Is(err, lake.ErrHistoryGone) {
-		return nil, nil
+	if src.deltaOf != stored {
+		ok, err := s.registerDelta(ctx, eng, src, stored)
+		if err != nil || !ok {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	old, err := s.lake.SnapshotAt(ctx, src.name, stored)
-	if errors.Is(err, lake.ErrHistoryGone) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(added) == 0 {
+	if src.deltaEmpty {
 		return []string{}, nil
-	}
-	local, err := s.lake.LocalFiles(ctx, src.tbl, added)
-	if err != nil {
-		return nil, err
-	}
-	cols := make([]lake.SnapshotColumn, 0, len(src.tbl.Schema().Fields()))
-	for _, f := range src.tbl.Schema().Fields() {
-		cols = append(cols, lake.SnapshotColumn{Name: f.Name, Type: f.Type.String()})
-	}
-	if err := register(ctx, eng, "bf_delta", "src", cols, local, nil); err != nil {
-		return nil, err
-	}
-	if err := register(ctx, eng, "bf_old", "src", old.Columns, old.DataFiles, old.DeleteFiles); err != nil {
-		return nil, err
 	}
 	res, err := eng.Query(ctx, d.affectedSQL(src.relation, `"bf_delta"."src"`, `"bf_old"."src"`))
 	if err != nil {
@@ -240,6 +222,44 @@ func (s *Service) affectedDays(ctx context.Context, eng *query.Engine, src *sour
 		}
 	}
 	return sortedDays(days), nil
+}
+
+// registerDelta registers the rows src gained since snapshot stored as bf_delta.src and the table as it was
+// then as bf_old.src; false when the history since then cannot be followed.
+func (s *Service) registerDelta(ctx context.Context, eng *query.Engine, src *source, stored int64) (bool, error) {
+	added, err := lake.AddedSince(ctx, src.tbl, stored, "")
+	if errors.Is(err, lake.ErrHistoryGone) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	old, err := s.lake.SnapshotAt(ctx, src.name, stored)
+	if errors.Is(err, lake.ErrHistoryGone) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	src.deltaOf, src.deltaEmpty = stored, len(added) == 0
+	if len(added) == 0 {
+		return true, nil
+	}
+	local, err := s.lake.LocalFiles(ctx, src.tbl, added)
+	if err != nil {
+		return false, err
+	}
+	cols := make([]lake.SnapshotColumn, 0, len(src.tbl.Schema().Fields()))
+	for _, f := range src.tbl.Schema().Fields() {
+		cols = append(cols, lake.SnapshotColumn{Name: f.Name, Type: f.Type.String()})
+	}
+	if err := register(ctx, eng, "bf_delta", "src", cols, local, nil); err != nil {
+		return false, err
+	}
+	if err := register(ctx, eng, "bf_old", "src", old.Columns, old.DataFiles, old.DeleteFiles); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // appendsOnly reports whether every snapshot after stored up to the current one only added rows (appends, or
@@ -257,50 +277,54 @@ func appendsOnly(t *table.Table, stored int64) bool {
 	return true
 }
 
-// compute runs d over src for days (nil: all), the total and every dimension.
+// compute runs d over src for days (nil: all): the total and every dimension, in one query.
 func (s *Service) compute(ctx context.Context, eng *query.Engine, src *source, d *Def, days []string) ([]row, error) {
 	if days != nil && len(days) == 0 {
 		return nil, nil
 	}
-	var out []row
-	for _, dim := range append([]string{""}, d.Dimensions...) {
-		sc := scope{src: src.relation, days: days, dim: dim}
-		if dim == "" {
-			if q := d.unpricedSQL(sc); q != "" && (d.Kind == KindRevenue || d.Kind == KindARPDAU || d.Kind == KindARPPU) {
-				res, err := eng.Query(ctx, q)
-				if err != nil {
-					return nil, err
-				}
-				if len(res.Rows) > 0 {
-					var parts []string
-					for _, r := range res.Rows {
-						day, _ := r[1].(time.Time)
-						parts = append(parts, fmt.Sprintf("%v (%v purchases, the first on %s)", r[0], r[2], day.Format(time.DateOnly)))
-					}
-					return nil, fmt.Errorf("no rate for currency %s in rates file %s: add it, or the revenue would leave those purchases out", strings.Join(parts, ", "), d.RatesFile)
-				}
-			}
-		}
-		q, err := d.computeSQL(sc)
-		if err != nil {
+	switch d.Kind {
+	case KindRevenue, KindARPDAU, KindARPPU:
+		if err := s.checkPriced(ctx, eng, d, scope{src: src.relation, days: days}); err != nil {
 			return nil, err
 		}
-		res, err := eng.Query(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("computing %s: %w", dimName(dim), err)
-		}
-		for _, r := range res.Rows {
-			out = append(out, toRow(r, dim))
-		}
+	}
+	q, err := d.computeSQL(scope{src: src.relation, days: days, dims: append([]string{""}, d.Dimensions...)})
+	if err != nil {
+		return nil, err
+	}
+	res, err := eng.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("computing %s: %w", d.Name, err)
+	}
+	out := make([]row, 0, len(res.Rows))
+	for _, r := range res.Rows {
+		key, _ := r[1].(string)
+		dim, value := splitKey(key)
+		r[1] = value
+		out = append(out, toRow(r, dim))
 	}
 	return out, nil
 }
 
-func dimName(dim string) string {
-	if dim == "" {
-		return "the total"
+// checkPriced fails when a purchase in sc has a currency the rates do not convert, naming them.
+func (s *Service) checkPriced(ctx context.Context, eng *query.Engine, d *Def, sc scope) error {
+	q := d.unpricedSQL(sc)
+	if q == "" {
+		return nil
 	}
-	return "the breakdown by " + dim
+	res, err := eng.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(res.Rows) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, r := range res.Rows {
+		day, _ := r[1].(time.Time)
+		parts = append(parts, fmt.Sprintf("%v (%v purchases, the first on %s)", r[0], r[2], day.Format(time.DateOnly)))
+	}
+	return fmt.Errorf("no rate for currency %s in rates file %s: add it, or the revenue would leave those purchases out", strings.Join(parts, ", "), d.RatesFile)
 }
 
 // toRow converts a result row (outputColumns, or a materialized row's day, dimension, key, ...) to a row.

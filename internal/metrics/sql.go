@@ -11,12 +11,12 @@ import (
 // recomputed whole (it is part of Def.Fingerprint).
 const sqlVersion = "1"
 
-// scope is one computation of a metric: over which relation, for which days (nil: all), broken down by which
-// dimension ("" for the total).
+// scope is one computation of a metric: over which relation, for which days (nil: all), and which breakdowns
+// ("" for the total), all computed in one pass.
 type scope struct {
 	src  string   // the relation, quoted, e.g. "staging"."game_events"
 	days []string // YYYY-MM-DD, sorted; nil means every day
-	dim  string
+	dims []string // nil means the total only
 }
 
 // Output columns of every computation, in order.
@@ -39,12 +39,36 @@ func (d *Def) dayExpr(q string) string {
 	return fmt.Sprintf("CAST((CAST(%s%s AS TIMESTAMPTZ) AT TIME ZONE %s) AS DATE)", q, quote(d.TimeField), literal(d.TimeZone))
 }
 
-// keyExpr is the breakdown key of a row; q qualifies column names.
+// keyExpr is a row's key under one breakdown, "DIMENSION=VALUE" ("=" for the total; a dimension name never
+// holds "="); q qualifies column names.
 func keyExpr(q, dim string) string {
 	if dim == "" {
-		return "''"
+		return "'='"
 	}
-	return fmt.Sprintf("coalesce(CAST(%s%s AS VARCHAR), '')", q, quote(dim))
+	return fmt.Sprintf("%s || coalesce(CAST(%s%s AS VARCHAR), '')", literal(dim+"="), q, quote(dim))
+}
+
+// keysExpr is a row's keys under every breakdown of dims: one key, or a list unnested into one row each, so
+// that one pass computes the total and every breakdown (every relation below groups by key).
+func keysExpr(q string, dims []string) string {
+	if len(dims) <= 1 {
+		dim := ""
+		if len(dims) == 1 {
+			dim = dims[0]
+		}
+		return keyExpr(q, dim)
+	}
+	keys := make([]string, len(dims))
+	for i, d := range dims {
+		keys[i] = keyExpr(q, d)
+	}
+	return "unnest([" + strings.Join(keys, ", ") + "])"
+}
+
+// splitKey splits a key into its dimension and value.
+func splitKey(key string) (dim, value string) {
+	dim, value, _ = strings.Cut(key, "=")
+	return dim, value
 }
 
 // timeBounds returns a condition keeping only rows whose time can fall on days from-before .. to+after
@@ -81,7 +105,7 @@ func dayIn(col string, days []string) string {
 func (d *Def) events(s scope, bounds string, withAmount bool) string {
 	col := func(name string) string { return "t." + quote(name) }
 	cols := fmt.Sprintf("%s AS player, CAST(%s AS TIMESTAMPTZ) AS ts, %s AS day, %s AS etype, %s AS key",
-		col(d.PlayerField), col(d.TimeField), d.dayExpr("t."), col(d.EventTypeField), keyExpr("t.", s.dim))
+		col(d.PlayerField), col(d.TimeField), d.dayExpr("t."), col(d.EventTypeField), keysExpr("t.", s.dims))
 	from := s.src + " t"
 	if withAmount {
 		amount := fmt.Sprintf("CAST(%s AS DECIMAL(18,4))", col(d.AmountField))
@@ -139,7 +163,7 @@ FROM days d JOIN pd ON pd.key = d.key AND pd.day BETWEEN d.day - %d AND d.day
 GROUP BY d.day, d.key`, in, w-1) + order, nil
 	case KindNew:
 		return "WITH " + d.events(s, "", false) + fmt.Sprintf(`,
-firsts AS (SELECT player, min(day) AS day, first(key ORDER BY ts, key) AS key FROM ev GROUP BY player),
+firsts AS (SELECT player, min(day) AS day, first(key ORDER BY ts, key) AS key FROM ev GROUP BY player, split_part(key, '=', 1)),
 days AS (SELECT DISTINCT day, key FROM ev WHERE %s)
 SELECT d.day, d.key, NULL::INTEGER AS n, NULL::VARCHAR AS event, NULL::BIGINT AS cohort_size, NULL::BIGINT AS retained,
   CAST(count(f.player) AS DOUBLE) AS value
@@ -151,14 +175,14 @@ GROUP BY d.day, d.key`, in) + order, nil
 			ns[i] = fmt.Sprint(n)
 		}
 		retained := "count(a.player)"
-		join := "LEFT JOIN (SELECT DISTINCT player, day FROM ev) a ON a.player = m.player AND a.day = m.cohort_day + m.n"
+		join := "LEFT JOIN (SELECT DISTINCT player, day FROM ev WHERE key = '=') a ON a.player = m.player AND a.day = m.cohort_day + m.n"
 		if d.RetentionMode == "rolling" {
 			retained = "count(*) FILTER (WHERE l.last_day >= m.cohort_day + m.n)"
-			join = "JOIN (SELECT player, max(day) AS last_day FROM ev GROUP BY player) l ON l.player = m.player"
+			join = "JOIN (SELECT player, max(day) AS last_day FROM ev WHERE key = '=' GROUP BY player) l ON l.player = m.player"
 		}
 		return "WITH " + d.events(s, "", false) + fmt.Sprintf(`,
-firsts AS (SELECT player, min(day) AS cohort_day, first(key ORDER BY ts, key) AS key FROM ev GROUP BY player),
-newest AS (SELECT max(day) AS day FROM ev),
+firsts AS (SELECT player, min(day) AS cohort_day, first(key ORDER BY ts, key) AS key FROM ev GROUP BY player, split_part(key, '=', 1)),
+newest AS (SELECT max(day) AS day FROM ev WHERE key = '='),
 cohorts AS (SELECT cohort_day, key, count(*) AS cohort_size FROM firsts WHERE %s GROUP BY cohort_day, key),
 ns AS (SELECT unnest([%s]) AS n),
 members AS (SELECT f.player, f.cohort_day, f.key, ns.n FROM firsts f JOIN cohorts c ON c.cohort_day = f.cohort_day AND c.key = f.key
@@ -188,7 +212,7 @@ SELECT day, key, NULL::INTEGER AS n, NULL::VARCHAR AS event, NULL::BIGINT AS coh
 	case KindFunnel:
 		return d.funnelSQL(s), nil
 	case KindCustom:
-		cols := fmt.Sprintf("*, %s AS __day, %s AS __key", d.dayExpr(""), keyExpr("", s.dim))
+		cols := fmt.Sprintf("*, %s AS __day, %s AS __key", d.dayExpr(""), keysExpr("", s.dims))
 		where := fmt.Sprintf("%s IS NOT NULL AND %s IS NOT NULL", quote(d.PlayerField), quote(d.TimeField))
 		if d.Filter != "" {
 			where += " AND (" + d.Filter + ")"
@@ -210,7 +234,7 @@ func (d *Def) funnelSQL(s scope) string {
 r1 AS (SELECT player, day, key, min(ts) AS t1, min(ts) AS t FROM ev WHERE etype = %s AND %s GROUP BY player, day, key)`, literal(d.Steps[0]), dayIn("day", s.days))
 	for i := 1; i < len(d.Steps); i++ {
 		fmt.Fprintf(&b, `,
-r%[1]d AS (SELECT p.player, p.day, p.key, p.t1, min(e.ts) AS t FROM r%[2]d p JOIN ev e ON e.player = p.player AND e.etype = %[3]s
+r%[1]d AS (SELECT p.player, p.day, p.key, p.t1, min(e.ts) AS t FROM r%[2]d p JOIN ev e ON e.key = '=' AND e.player = p.player AND e.etype = %[3]s
   AND e.ts >= p.t AND e.ts < p.t1 + INTERVAL %[4]d DAY GROUP BY p.player, p.day, p.key, p.t1)`, i+1, i, literal(d.Steps[i]), d.WindowDays)
 	}
 	var parts []string

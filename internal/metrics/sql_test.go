@@ -120,3 +120,69 @@ func TestComputeSQL(t *testing.T) {
 func num(f *float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.4f", *f), "0"), ".")
 }
+
+// TestComputeSQLBreakdown computes the total and a breakdown in one query: keys are DIMENSION=VALUE.
+func TestComputeSQLBreakdown(t *testing.T) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(world); err != nil {
+		t.Fatal(err)
+	}
+	seoul := Def{PlayerField: "player_id", TimeField: "event_time", EventTypeField: "event_type", PurchaseEvent: "purchase",
+		AmountField: "amount", TimeZone: "Asia/Seoul", WindowDays: 1, RetentionDays: []int{1, 7}, RetentionMode: "classic"}
+	cases := []struct {
+		kind string
+		want string
+	}{
+		// p1 logs in on Jan 1; p1 buys and p2 logs in and buys on Jan 2; p3 logs in on Jan 7; p1 and p2 log in and
+		// p3 buys on Jan 8.
+		{KindActive, "01-01 = 1, 01-01 event_type=login 1, 01-02 = 2, 01-02 event_type=login 1, 01-02 event_type=purchase 2, " +
+			"01-07 = 1, 01-07 event_type=login 1, 01-08 = 3, 01-08 event_type=login 2, 01-08 event_type=purchase 1"},
+		// A new player counts under the value of their first row: every first row is a login.
+		{KindNew, "01-01 = 1, 01-01 event_type=login 1, 01-02 = 1, 01-02 event_type=login 1, 01-02 event_type=purchase 0, " +
+			"01-07 = 1, 01-07 event_type=login 1, 01-08 = 0, 01-08 event_type=login 0, 01-08 event_type=purchase 0"},
+		{KindRevenue, "01-01 = 0, 01-01 event_type=login 0, 01-02 = 15, 01-02 event_type=login 0, 01-02 event_type=purchase 15, " +
+			"01-07 = 0, 01-07 event_type=login 0, 01-08 = 7, 01-08 event_type=login 0, 01-08 event_type=purchase 7"},
+		// Cohorts by the first row's value; retained by activity of any kind.
+		{KindRetention, "01-01 = 1 1, 01-01 = 7 1, 01-01 event_type=login 1 1, 01-01 event_type=login 7 1, 01-02 = 1 0, " +
+			"01-02 event_type=login 1 0, 01-07 = 1 1, 01-07 event_type=login 1 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.kind, func(t *testing.T) {
+			d := seoul
+			d.Kind = tc.kind
+			q, err := d.computeSQL(scope{src: "events", dims: []string{"", "event_type"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.Query(q)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, q)
+			}
+			defer rows.Close()
+			var got []string
+			for rows.Next() {
+				var day time.Time
+				var key string
+				var n sql.NullInt64
+				var event sql.NullString
+				var size, retained sql.NullInt64
+				var v sql.NullFloat64
+				if err := rows.Scan(&day, &key, &n, &event, &size, &retained, &v); err != nil {
+					t.Fatal(err)
+				}
+				s := day.Format("01-02") + " " + key
+				if tc.kind == KindRetention {
+					s += fmt.Sprintf(" %d", n.Int64)
+				}
+				got = append(got, s+" "+num(&v.Float64))
+			}
+			if strings.Join(got, ", ") != tc.want {
+				t.Errorf("got  %s\nwant %s", strings.Join(got, ", "), tc.want)
+			}
+		})
+	}
+}
