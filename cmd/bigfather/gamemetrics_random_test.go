@@ -22,7 +22,7 @@ import (
 	"github.com/bigfather/bigfather/internal/lake"
 )
 
-// TestGameMetricsRandom: 50,000 demo events (300 players, spread over the 9 days ending now) with duplicates,
+// TestGameMetricsRandom: 50,000 demo events (1,000 players, spread over the 9 days ending now) with duplicates,
 // malformed records and lost events are staged with the default pipeline and measured by the default game
 // pack. Every metric `metrics show` prints (and dau and revenue by platform) equals, row for row and bit for
 // bit, a computation in this file over the events that reached Kafka, written from the metrics' stated
@@ -36,9 +36,10 @@ func TestGameMetricsRandom(t *testing.T) {
 	const (
 		topic   = demo.DefaultTopic // the default pipeline's topic
 		count   = 50_000
-		players = 300
+		players = 1000
 		seed    = 20261111
-		// Nine days give retention (N = 1 and 7), wau and mau substance. At 50,000 events over 9 days a
+		// Nine days and a population of about three times the daily players give retention (N = 1 and 7)
+		// and wau substance (mau counts everybody seen since the first day). At 50,000 events over 9 days a
 		// duplicate held back 5,000 events comes at most 22 hours of event time later: within the default
 		// 24-hour dedup window, so staging must drop every second copy.
 		span = 9 * 24 * time.Hour
