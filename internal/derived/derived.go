@@ -36,8 +36,7 @@
 //     derived table is recomputed whole whenever its source refreshed (rows were removed from it).
 //   - The SQL is checked and described with DESCRIBE before it runs (one SELECT, through the query engine's
 //     sandbox, without reading data), so DuckDB's messages about it show "LINE 1: DESCRIBE <the SQL>".
-//   - Sources in an s3:// warehouse are read through the lake's file cache; their deltas are not (the cache
-//     maps only whole snapshots), so a changed source there recomputes everything.
+//   - Sources in an s3:// warehouse, their deltas included, are read through the lake's file cache.
 package derived
 
 import (
@@ -197,7 +196,7 @@ func attempt(ctx context.Context, lk *lake.Lake, d config.DerivedTable, sql stri
 
 	var affected map[string]partValue
 	if !full {
-		affected, full, reason, err = affectedPartitions(ctx, st, whole, changed, sql, cols[part])
+		affected, full, reason, err = affectedPartitions(ctx, lk, st, whole, changed, sql, cols[part])
 		if err != nil {
 			return Outcome{Table: d.Name}, err
 		}
@@ -503,8 +502,8 @@ func selectSQL(sql string, cols []column, part int, affected map[string]partValu
 }
 
 // affectedPartitions returns the partitions that the rows added to the changed sources affect, or full when
-// the delta of a source cannot be read (its history is gone, or its files are remote).
-func affectedPartitions(ctx context.Context, st state, whole map[string]query.Table, changed []string, sql string, p column) (map[string]partValue, bool, string, error) {
+// the delta of a source cannot be read (its history is gone).
+func affectedPartitions(ctx context.Context, lk *lake.Lake, st state, whole map[string]query.Table, changed []string, sql string, p column) (map[string]partValue, bool, string, error) {
 	affected := map[string]partValue{}
 	var de *query.Engine
 	defer func() {
@@ -524,10 +523,9 @@ func affectedPartitions(ctx context.Context, st state, whole map[string]query.Ta
 		if len(files) == 0 {
 			continue // only maintenance rewrites
 		}
-		for _, f := range files {
-			if strings.Contains(f, "://") {
-				return nil, true, "the rows new in " + name + " are in remote files", nil
-			}
+		// Remote files are read through the lake's file cache.
+		if files, err = lk.LocalFiles(ctx, st.srcs[name], files); err != nil {
+			return nil, false, "", fmt.Errorf("reading the files added to %s since snapshot %d: %w", name, st.stored[name], err)
 		}
 		if de == nil {
 			if de, err = query.Open(ctx); err != nil {
@@ -671,21 +669,13 @@ func commit(ctx context.Context, t *table.Table, st state, d config.DerivedTable
 		return fmt.Errorf("committing: %w", err)
 	}
 	if _, err := txn.Commit(ctx); err != nil {
-		if isConflict(err) {
+		if lake.IsConflict(err) {
 			return fmt.Errorf("committing: %w (%w)", errConflict, err)
 		}
 		unknown = true
 		return fmt.Errorf("committing: %w", err)
 	}
 	return nil
-}
-
-// isConflict reports whether a failed commit lost a race with another writer and committed nothing: the
-// catalog's compare-and-swap failed (table.ErrCommitFailed), or the SQL catalog found a requirement (the
-// asserted snapshot) no longer met, which iceberg-go v0.7 reports as a plain "requirement failed: ..." error.
-// lake.Commit's isConflict says the same.
-func isConflict(err error) bool {
-	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(strings.ToLower(err.Error()), "requirement failed: ")
 }
 
 // removeFiles removes data files no snapshot lists, best effort: what stays is an orphan for maintenance.
