@@ -219,6 +219,30 @@ func TestMetricsLateData(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills: dau already new after %d of them, never mixed (%d mixed)", len(seen), changed, mixed)
+
+	// A derived table declared in the config is created and filled by the stage process's refresher.
+	data, err = os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, []byte("derived:\n  - name: analytics.daily_players\n    sql: SELECT CAST(event_time AS DATE) AS day, count(DISTINCT player_id) AS players, count(*) AS events FROM staging.late GROUP BY 1\n    partition: day\n    refresh: 1s\n")...)
+	if err := os.WriteFile(cfg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := e.startStage(cfg)
+	want := metricRowsRaw(t, e, "SELECT CAST(CAST(event_time AS DATE) AS VARCHAR), count(DISTINCT player_id), count(*) FROM staging.late GROUP BY 1 ORDER BY 1")
+	waitFor(t, 60*time.Second, "analytics.daily_players", func() bool {
+		lk := e.openLake()
+		defer lk.Close()
+		if _, err := lk.LoadTable(context.Background(), "analytics.daily_players"); err != nil {
+			return false
+		}
+		got := metricRowsRaw(t, e, "SELECT CAST(day AS VARCHAR), players, events FROM analytics.daily_players ORDER BY 1")
+		return slices.EqualFunc(got, want, slices.Equal)
+	})
+	if code := p.stop(t, 60*time.Second); code != 0 {
+		t.Fatalf("stage exited %d, want 0; log:\n%s", code, p.tail())
+	}
 }
 
 // metricRowsRaw runs a query over the env's lake and returns every value as text.
