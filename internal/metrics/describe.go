@@ -106,7 +106,7 @@ func (d *Def) Semantics() []string {
 		"Duplicates: only rows of the staged table count, after staging's deduplication on the event id; a record produced twice counts once.",
 		"Rejected and canary rows: records that failed validation land in the _rejected table and never count; monitor probe records never become rows.",
 		fmt.Sprintf("Late events count on the day of their %s whenever they arrive: the next refresh recomputes exactly the days (and cohorts) they change.", d.TimeField),
-		"Completeness: each number is computed from one snapshot of "+d.Table+"; complete_until is the newest event time in it, and gaps lists the holes the pipeline's completeness report (producer sequence numbers) knows of in the range.",
+		"Completeness: each number is computed from one snapshot of "+d.Table+"; complete_until is the newest event time in it, and gaps lists the holes the pipeline's completeness report (producer sequence numbers) knows of in the range: a hole between two rows of a producer spans their days; a hole before a producer's first row is placed on that row's day (the lost records may be older); losses after a producer's last row cannot be seen.",
 	)
 	return out
 }
