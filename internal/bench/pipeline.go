@@ -98,6 +98,7 @@ func pipelineFor(s Shape, dataDir, base, topic string, interval time.Duration) (
 	}
 	tables = append(tables, tableRef{p.Table.Name + stage.RejectedSuffix, roleRejected})
 	cfg.Pipelines = []config.Pipeline{p}
+	cfg.Metrics = nil // the bench measures staging; the default's game metrics read another table
 	if err := cfg.Validate(config.ValidateOptions{EmbeddedBroker: true}); err != nil {
 		return nil, nil, fmt.Errorf("benchmark pipeline %s: %w", p.Name, err)
 	}
