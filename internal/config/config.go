@@ -57,8 +57,12 @@ type Config struct {
 	Alerts Alerts
 	// Pipelines are the topic-to-table pipelines (yaml: pipelines).
 	Pipelines []Pipeline
-	// Metrics are the metrics computed over staged tables (yaml: metrics; see metrics.go).
+	// Metrics are the metrics computed over staged tables (yaml: metrics; see metrics.go), followed by those
+	// of MetricFiles.
 	Metrics []Metric
+	// MetricFiles are files (or glob patterns) beside the config, relative to its directory, each a YAML list
+	// of metrics with the keys of a metrics entry (yaml: metric_files).
+	MetricFiles []string
 	// Derived are the tables computed by SQL and refreshed incrementally (yaml: derived; see metrics.go).
 	Derived []DerivedTable
 	// Path is the file the config was loaded from, "" for built-in defaults; it is not a YAML key.
@@ -69,6 +73,9 @@ type Config struct {
 	lines map[string]int
 	// secrets are the values ${VAR} references put into the config; errors show the references instead.
 	secrets []expansion
+	// files maps key paths of values read from another file than Path (metrics of MetricFiles, such as
+	// "metrics[3]") to that file, so that problems with them name it.
+	files map[string]string
 }
 
 // Kafka holds the Kafka connection settings.

@@ -220,7 +220,7 @@ pipelines:
     table: {name: staging.game_events, columns: [{name: a, type: string}]}
 `, `bad.yaml:3: pipelines[0].colums: unknown key (expected one of: name, topics, start, format, subject, schema_change, group, table, commit, definitions, limits, on_reject, cleanse, enrich, filters, dedup, routes, completeness, probe)`},
 		{"unknown top-level key", "warehous: /tmp\n" + minimal,
-			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines, metrics, derived)`},
+			`bad.yaml:1: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines, metrics, metric_files, derived)`},
 		{"integer expected", minimal + "    commit:\n      interval: 5s\n      max_rows: lots\n",
 			`bad.yaml:10: pipelines[0].commit.max_rows: expected an integer, got "lots"`},
 		{"missing table name", `

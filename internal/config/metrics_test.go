@@ -79,3 +79,31 @@ func TestMetricsConfigErrors(t *testing.T) {
 		{"derived refresh", d("    name: a.b\n    partition: day\n    refresh: 10ms\n"), `bad.yaml:12: derived[0].refresh: must be at least 1s, got 10ms`},
 	})
 }
+
+func TestMetricFiles(t *testing.T) {
+	c, err := Parse("testdata/m.yaml", []byte(minimal+"metrics:\n  - pack: game\n    table: staging.game_events\nmetric_files: [metrics/whale*.yaml]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range c.Metrics {
+		names = append(names, m.MetricNames()...)
+	}
+	want := append(slices.Clone(GamePackNames), "whale_revenue", "avg_level")
+	if !slices.Equal(names, want) {
+		t.Errorf("metrics %v, want %v", names, want)
+	}
+	if m := c.Metrics[2]; m.SQL != "avg(level)" || m.BaseDir != filepath.Join("testdata", "metrics") || m.TimeZone != "UTC" {
+		t.Errorf("metric from a file: %+v", m)
+	}
+
+	runErrorCases(t, []errorCase{
+		// A problem in a metrics file names that file and its line.
+		{"problem in a metrics file", minimal + "metric_files: [testdata/metrics/bad.yaml]\n",
+			`testdata/metrics/bad.yaml:4: metrics[0].window: must be a whole number of days (24h, 168h, ...), got 12h0m0s`},
+		{"no file matches", minimal + "metric_files: [nowhere/*.yaml]\n",
+			`bad.yaml:8: metric_files[0]: no metrics file matches "nowhere/*.yaml"`},
+		{"not a list", minimal + "metric_files: [testdata/rates.csv]\n",
+			`testdata/rates.csv:1: expected one YAML list of metrics (the entries of a config's metrics key)`},
+	})
+}

@@ -35,6 +35,7 @@ var configKeys = []key[Config]{
 	{name: "alerts", def: "{}", decode: set(mapping(alertsKeys), func(c *Config) *Alerts { return &c.Alerts })},
 	{name: "pipelines", required: true, decode: set(list(mapping(pipelineKeys)), func(c *Config) *[]Pipeline { return &c.Pipelines })},
 	{name: "metrics", decode: set(list(mapping(metricKeys)), func(c *Config) *[]Metric { return &c.Metrics })},
+	{name: "metric_files", decode: set(list(str), func(c *Config) *[]string { return &c.MetricFiles })},
 	{name: "derived", decode: set(list(mapping(derivedTableKeys)), func(c *Config) *[]DerivedTable { return &c.Derived })},
 }
 
@@ -288,7 +289,62 @@ func decode(path string, data []byte) (c *Config, errs []*Error, err error) {
 	for i := range v.Metrics {
 		v.Metrics[i].BaseDir = dir
 	}
+	d.metricFiles(&v, dir)
 	return &v, d.errs, nil
+}
+
+// metricFiles appends the metrics of c.MetricFiles to c.Metrics, recording which file each came from.
+func (d *decoder) metricFiles(c *Config, dir string) {
+	for i, pattern := range c.MetricFiles {
+		key := fmt.Sprintf("metric_files[%d]", i)
+		full := pattern
+		if !filepath.IsAbs(full) {
+			full = filepath.Join(dir, pattern)
+		}
+		matches, err := filepath.Glob(full)
+		if err != nil || len(matches) == 0 {
+			d.fail(d.lines[key], key, "no metrics file matches %q", pattern)
+			continue
+		}
+		for _, file := range matches {
+			d.metricFile(c, key, file)
+		}
+	}
+}
+
+// metricFile decodes one metrics file: a YAML list of metrics.
+func (d *decoder) metricFile(c *Config, key, file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		d.fail(d.lines[key], key, "reading metrics file %s: %v", file, err)
+		return
+	}
+	docs, err := parseDocs(data)
+	if err != nil {
+		var ce *Error
+		if errors.As(syntaxError(file, data, err), &ce) {
+			d.errs = append(d.errs, ce)
+		}
+		return
+	}
+	if len(docs) != 1 || len(docs[0].Content) == 0 || deref(docs[0].Content[0]).Kind != yaml.SequenceNode {
+		d.errs = append(d.errs, &Error{File: file, Line: 1, Msg: "expected one YAML list of metrics (the entries of a config's metrics key)"})
+		return
+	}
+	fd := &decoder{file: file, lines: d.lines, secrets: d.secrets}
+	fd.expand(docs[0], "", os.LookupEnv)
+	for _, item := range deref(docs[0].Content[0]).Content {
+		path := fmt.Sprintf("metrics[%d]", len(c.Metrics))
+		fd.lines[path] = deref(item).Line
+		m, _ := mapping(metricKeys)(fd, item, path)
+		m.BaseDir = filepath.Dir(file)
+		c.Metrics = append(c.Metrics, m)
+		if c.files == nil {
+			c.files = map[string]string{}
+		}
+		c.files[path] = file
+	}
+	d.errs, d.secrets = append(d.errs, fd.errs...), fd.secrets
 }
 
 // parseDocs parses every YAML document in data.

@@ -88,7 +88,17 @@ func (v *validator) present(path string) bool {
 
 // fail records a problem at key path, on the line recorded for path or its nearest recorded parent.
 func (v *validator) fail(path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.c.Path, Line: v.c.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &Error{File: v.c.fileOf(path), Line: v.c.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// fileOf is the file the value at key path was read from.
+func (c *Config) fileOf(path string) string {
+	for prefix, file := range c.files {
+		if path == prefix || strings.HasPrefix(path, prefix+".") || strings.HasPrefix(path, prefix+"[") {
+			return file
+		}
+	}
+	return c.Path
 }
 
 func (c *Config) line(path string) int {
