@@ -149,11 +149,14 @@ func TestComputeSQLBreakdown(t *testing.T) {
 		// Cohorts by the first row's value; retained by activity of any kind.
 		{KindRetention, "01-01 = 1 1, 01-01 = 7 1, 01-01 event_type=login 1 1, 01-01 event_type=login 7 1, 01-02 = 1 0, " +
 			"01-02 event_type=login 1 0, 01-07 = 1 1, 01-07 event_type=login 1 1"},
+		// A custom aggregate over each key's rows of the day.
+		{KindCustom, "01-01 = null, 01-01 event_type=login null, 01-02 = 10, 01-02 event_type=login null, 01-02 event_type=purchase 10, " +
+			"01-07 = null, 01-07 event_type=login null, 01-08 = 7, 01-08 event_type=login null, 01-08 event_type=purchase 7"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.kind, func(t *testing.T) {
 			d := seoul
-			d.Kind = tc.kind
+			d.Kind, d.SQL = tc.kind, "max(amount)"
 			q, err := d.computeSQL(scope{src: "events", dims: []string{"", "event_type"}})
 			if err != nil {
 				t.Fatal(err)
@@ -178,7 +181,11 @@ func TestComputeSQLBreakdown(t *testing.T) {
 				if tc.kind == KindRetention {
 					s += fmt.Sprintf(" %d", n.Int64)
 				}
-				got = append(got, s+" "+num(&v.Float64))
+				val := "null"
+				if v.Valid {
+					val = num(&v.Float64)
+				}
+				got = append(got, s+" "+val)
 			}
 			if strings.Join(got, ", ") != tc.want {
 				t.Errorf("got  %s\nwant %s", strings.Join(got, ", "), tc.want)
