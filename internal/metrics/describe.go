@@ -100,7 +100,7 @@ func (d *Def) Semantics() []string {
 		out = append(out, "The value is the aggregate "+d.SQL+" over the day's rows.")
 	}
 	if len(d.Dimensions) > 0 {
-		out = append(out, fmt.Sprintf("Breakdowns (by %s): a player counts under every value they had on that day's rows; new players and cohorts use the value of the player's first row. Rows without a value are under the empty key.", strings.Join(d.Dimensions, ", ")))
+		out = append(out, fmt.Sprintf("Breakdowns (by %s): a player counts under every value they had on that day's rows; new players and cohorts use the value of the player's first row. A value has a row on every day it has rows (revenue 0 on such a day without purchases); rows without a value are under the empty key.", strings.Join(d.Dimensions, ", ")))
 	}
 	out = append(out,
 		"Duplicates: only rows of the staged table count, after staging's deduplication on the event id; a record produced twice counts once.",
