@@ -216,6 +216,43 @@ func apiRouteCases() map[string]apiRouteCase {
 				}
 			}
 		}},
+		"GET /api/v1/metrics": {path: "/metrics", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var page struct {
+				Metrics []struct {
+					Name, Kind, Table, Chart, Unit string
+					MaterializedAs                 string `json:"materialized_as"`
+				} `json:"metrics"`
+			}
+			s.expect(t, rt, apiRequest{path: "/metrics", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &page)
+			if len(page.Metrics) != 1 {
+				t.Fatalf("metrics %+v, want the config's one", page.Metrics)
+			}
+			if m := page.Metrics[0]; m.Name != "daily_players" || m.Kind != "active_users" || m.Table != "staging.game_events" ||
+				m.Chart != "line" || m.Unit != "players" || m.MaterializedAs != "metrics.daily_players" {
+				t.Errorf("metric %+v", m)
+			}
+		}},
+		"GET /api/v1/metrics/{name}": {path: "/metrics/daily_players?from=2000-01-01&to=2099-12-31", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
+			var res struct {
+				Metric, From, To string
+				Rows             []struct {
+					Day   string
+					Value *float64
+				}
+			}
+			s.expect(t, rt, apiRequest{path: "/metrics/daily_players?from=2000-01-01&to=2099-12-31", as: s.tokens["viewer"]}, http.StatusOK).decode(t, &res)
+			if res.Metric != "daily_players" || res.From != "2000-01-01" || res.To != "2099-12-31" || res.Rows == nil {
+				t.Errorf("result %+v", res)
+			}
+			for _, r := range res.Rows {
+				if r.Value == nil || *r.Value < 1 {
+					t.Errorf("row %+v: a day with data has at least one active player", r)
+				}
+			}
+			s.expectError(t, rt, apiRequest{path: "/metrics/weekly_whales", as: s.tokens["viewer"]}, http.StatusNotFound, "not_found", "")
+			s.expectError(t, rt, apiRequest{path: "/metrics/daily_players?from=yesterday", as: s.tokens["viewer"]}, http.StatusBadRequest, "bad_parameter", "from")
+			s.expectError(t, rt, apiRequest{path: "/metrics/daily_players?by=platform", as: s.tokens["viewer"]}, http.StatusBadRequest, "bad_parameter", "by")
+		}},
 		"GET /api/v1/runbooks": {path: "/runbooks", run: func(t *testing.T, s *apiSuite, rt apiRoute) {
 			var page struct {
 				Items []struct{ ID, Title string } `json:"items"`
@@ -951,6 +988,8 @@ auth:
     routes:
       - {table: staging.purchases, event_types: [purchase]}
     completeness: {producer_field: player_id, seq_field: client_seq}
+metrics:
+  - {name: daily_players, kind: active_users, table: staging.game_events}
 `, filepath.Join(dir, "warehouse"), filepath.Join(dir, "catalog.db"), users.String(), tokens.String(),
 		filepath.Join(defs, "item_acquire.json"), filepath.Join(defs, "level_up.json"), filepath.Join(defs, "purchase.json"),
 		filepath.Join(defs, "session_end.json"), filepath.Join(defs, "session_start.json"))

@@ -38,7 +38,7 @@ var badConfigs = []struct {
 	file string
 	want string
 }{
-	{"unknown_key.yaml", `unknown_key.yaml:4: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines)`},
+	{"unknown_key.yaml", `unknown_key.yaml:4: warehous: unknown key (expected one of: kafka, warehouse, s3, catalog, http, auth, maintenance, memory_limit, monitor, alerts, pipelines, metrics, metric_files, derived)`},
 	// The file also has a bad max_rows further down: the first problem in document order wins.
 	{"wrong_type.yaml", `wrong_type.yaml:9: pipelines[0].topics: expected a list, got a string`},
 	{"missing_required.yaml", `missing_required.yaml:11: pipelines[0].table.name: missing required key`},

@@ -153,17 +153,22 @@ func (d *Def) computeSQL(s scope) (string, error) {
 	switch d.Kind {
 	case KindActive:
 		w := d.WindowDays
-		// Days with data (per key), and each player's active (day, key) pairs within reach of them.
+		// A player active on day a counts on days a .. a+w-1; each active day opens an interval that ends at the
+		// player's next active day or after w days, whichever is first, so a player's intervals never overlap
+		// and a running sum of +1 at each start and -1 at each end counts the distinct players of every day in
+		// one pass. Every day with data starts an interval, so the running sum has a value there.
 		return "WITH " + d.events(s, d.timeBounds(s.days, w-1, 0), false) + fmt.Sprintf(`,
-days AS (SELECT DISTINCT day, key FROM ev WHERE %s),
-pd AS (SELECT DISTINCT player, day, key FROM ev)
+pd AS (SELECT DISTINCT player, day, key FROM ev),
+iv AS (SELECT key, day AS s, least(coalesce(lead(day) OVER (PARTITION BY player, key ORDER BY day), day + %[2]d), day + %[2]d) AS e FROM pd),
+deltas AS (SELECT key, s AS day, 1 AS c FROM iv UNION ALL SELECT key, e AS day, -1 AS c FROM iv),
+running AS (SELECT key, day, sum(sum(c)) OVER (PARTITION BY key ORDER BY day) AS players FROM deltas GROUP BY key, day),
+days AS (SELECT DISTINCT day, key FROM pd WHERE %[1]s)
 SELECT d.day, d.key, NULL::INTEGER AS n, NULL::VARCHAR AS event, NULL::BIGINT AS cohort_size, NULL::BIGINT AS retained,
-  CAST(count(DISTINCT pd.player) AS DOUBLE) AS value
-FROM days d JOIN pd ON pd.key = d.key AND pd.day BETWEEN d.day - %d AND d.day
-GROUP BY d.day, d.key`, in, w-1) + order, nil
+  CAST(r.players AS DOUBLE) AS value
+FROM days d JOIN running r ON r.key = d.key AND r.day = d.day`, in, w) + order, nil
 	case KindNew:
 		return "WITH " + d.events(s, "", false) + fmt.Sprintf(`,
-firsts AS (SELECT player, min(day) AS day, first(key ORDER BY ts, key) AS key FROM ev GROUP BY player, split_part(key, '=', 1)),
+firsts AS (SELECT player, min(day) AS day, arg_min(key, (ts, key)) AS key FROM ev GROUP BY player, split_part(key, '=', 1)),
 days AS (SELECT DISTINCT day, key FROM ev WHERE %s)
 SELECT d.day, d.key, NULL::INTEGER AS n, NULL::VARCHAR AS event, NULL::BIGINT AS cohort_size, NULL::BIGINT AS retained,
   CAST(count(f.player) AS DOUBLE) AS value
@@ -175,13 +180,15 @@ GROUP BY d.day, d.key`, in) + order, nil
 			ns[i] = fmt.Sprint(n)
 		}
 		retained := "count(a.player)"
-		join := "LEFT JOIN (SELECT DISTINCT player, day FROM ev WHERE key = '=') a ON a.player = m.player AND a.day = m.cohort_day + m.n"
+		// Only the days some cohort is asked about.
+		join := `LEFT JOIN (SELECT DISTINCT player, day FROM ev WHERE key = '=' AND day IN (SELECT DISTINCT cohort_day + n FROM members)) a
+  ON a.player = m.player AND a.day = m.cohort_day + m.n`
 		if d.RetentionMode == "rolling" {
 			retained = "count(*) FILTER (WHERE l.last_day >= m.cohort_day + m.n)"
 			join = "JOIN (SELECT player, max(day) AS last_day FROM ev WHERE key = '=' GROUP BY player) l ON l.player = m.player"
 		}
 		return "WITH " + d.events(s, "", false) + fmt.Sprintf(`,
-firsts AS (SELECT player, min(day) AS cohort_day, first(key ORDER BY ts, key) AS key FROM ev GROUP BY player, split_part(key, '=', 1)),
+firsts AS (SELECT player, min(day) AS cohort_day, arg_min(key, (ts, key)) AS key FROM ev GROUP BY player, split_part(key, '=', 1)),
 newest AS (SELECT max(day) AS day FROM ev WHERE key = '='),
 cohorts AS (SELECT cohort_day, key, count(*) AS cohort_size FROM firsts WHERE %s GROUP BY cohort_day, key),
 ns AS (SELECT unnest([%s]) AS n),

@@ -148,6 +148,8 @@ async function pipelines(page) {
   seen.charts = await page.locator('main .uplot').count();
   seen.pipelinePartitions = await cells(card(page, 'Partitions'));
   await page.locator('[data-reason]').first().waitFor();
+  // The cards load independently; under load the commits can arrive after the rejected records.
+  await card(page, 'Recent commits').locator('tbody tr').first().waitFor({ timeout: WAIT });
   seen.commits = (await cells(card(page, 'Recent commits'))).map((r) => ({ table: r[1], snapshot: r[5] }));
   await page.locator('[data-completeness]').waitFor();
   seen.completeness = await page.locator('[data-completeness] dd').allInnerTexts();
