@@ -21,7 +21,7 @@ const metricsUsage = `usage: bigfather metrics list|describe|show|refresh [flags
   bigfather metrics list     [--config FILE | --data DIR]
   bigfather metrics describe NAME [--config FILE | --data DIR]
   bigfather metrics show     NAME [--from DAY] [--to DAY] [--by DIM] [--format table|csv|json|svg|png] [--out FILE] [--refresh=false]
-  bigfather metrics refresh  [--config FILE | --data DIR]`
+  bigfather metrics refresh  [NAME...] [--config FILE | --data DIR]`
 
 func cmdMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -34,8 +34,13 @@ func cmdMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var from, to, by, format, out *string
 	var refresh *bool
 	var name string
+	var names []string // metrics refresh NAME...
 	switch sub {
-	case "list", "refresh":
+	case "list":
+	case "refresh":
+		for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			names, args = append(names, args[0]), args[1:]
+		}
 	case "describe", "show":
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 			return usagef("bigfather metrics %s: name a metric\n%s", sub, metricsUsage)
@@ -101,7 +106,10 @@ func cmdMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	case "refresh":
 		start := time.Now()
-		outs, err := svc.Refresh(ctx)
+		outs, err := svc.Refresh(ctx, names...)
+		if errors.Is(err, metrics.ErrUnknownMetric) {
+			return usagef("%v", err)
+		}
 		for _, o := range outs {
 			what := fmt.Sprintf("%d days recomputed", len(o.Days))
 			switch {
@@ -119,7 +127,8 @@ func cmdMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("%v", err)
 	}
 	if *refresh {
-		if _, err := svc.Refresh(ctx); err != nil {
+		// Only this metric: another one failing (a currency without a rate, say) must not hide this one.
+		if _, err := svc.Refresh(ctx, name); err != nil {
 			return err
 		}
 	}

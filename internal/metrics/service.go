@@ -91,14 +91,22 @@ func (s *Service) Describe(name string) (Info, error) {
 	return d.Info(), nil
 }
 
-// Refresh brings every metric up to its source table's current snapshot, one commit per metric. A metric
-// that fails does not stop the others; the errors are joined.
-func (s *Service) Refresh(ctx context.Context) ([]Outcome, error) {
+// Refresh brings the named metrics (every metric when none are named) up to their source tables' current
+// snapshots, one commit per metric. A metric that fails does not stop the others; the errors are joined.
+func (s *Service) Refresh(ctx context.Context, names ...string) ([]Outcome, error) {
+	for _, n := range names {
+		if _, err := s.def(n); err != nil {
+			return nil, err
+		}
+	}
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
 	var tables []string
 	byTable := map[string][]*Def{}
 	for _, d := range s.defs {
+		if len(names) > 0 && !contains(names, d.Name) {
+			continue
+		}
 		if _, ok := byTable[d.Table]; !ok {
 			tables = append(tables, d.Table)
 		}
