@@ -173,24 +173,19 @@ func drawChart(w io.Writer, format string, res *metrics.Result) error {
 	}
 	switch res.Chart {
 	case metrics.ChartHeatmap:
-		var rows []string
-		idx := map[string]int{}
-		colIdx := map[int]int{}
-		var cols []string
+		// Columns are the day Ns present, in order.
+		var ns []int
 		for _, r := range res.Rows {
-			if _, ok := colIdx[r.N]; !ok {
-				colIdx[r.N] = -1
-			}
-		}
-		ns := make([]int, 0, len(colIdx))
-		for n := range colIdx {
-			ns = append(ns, n)
+			ns = append(ns, r.N)
 		}
 		slices.Sort(ns)
+		ns = slices.Compact(ns)
+		cols := make([]string, len(ns))
 		for i, n := range ns {
-			colIdx[n] = i
-			cols = append(cols, fmt.Sprintf("D%d", n))
+			cols[i] = fmt.Sprintf("D%d", n)
 		}
+		var rows []string
+		idx := map[string]int{}
 		var values [][]*float64
 		for _, r := range res.Rows {
 			label := r.Day
@@ -204,7 +199,8 @@ func drawChart(w io.Writer, format string, res *metrics.Result) error {
 				rows = append(rows, label)
 				values = append(values, make([]*float64, len(cols)))
 			}
-			values[i][colIdx[r.N]] = r.Value
+			col, _ := slices.BinarySearch(ns, r.N)
+			values[i][col] = r.Value
 		}
 		return chart.Heatmap(w, format, title, rows, cols, values)
 	case metrics.ChartBars:

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,7 +138,7 @@ func Defs(cfg []config.Metric) ([]*Def, error) {
 		}
 		names := m.MetricNames()
 		for _, pm := range packMetrics {
-			if !contains(names, pm.name) {
+			if !slices.Contains(names, pm.name) {
 				continue
 			}
 			d := base
@@ -149,15 +150,6 @@ func Defs(cfg []config.Metric) ([]*Def, error) {
 		}
 	}
 	return out, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 var decimalRe = regexp.MustCompile(`^[0-9]+(\.[0-9]{1,9})?$`)

@@ -221,7 +221,8 @@ func (s *Service) affectedDays(ctx context.Context, eng *query.Engine, src *sour
 			days = append(days, t.Format(time.DateOnly))
 		}
 	}
-	return sortedDays(days), nil
+	slices.Sort(days)
+	return slices.Compact(days), nil
 }
 
 // registerDelta registers the rows src gained since snapshot stored as bf_delta.src and the table as it was

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,7 +105,7 @@ func (s *Service) Refresh(ctx context.Context, names ...string) ([]Outcome, erro
 	var tables []string
 	byTable := map[string][]*Def{}
 	for _, d := range s.defs {
-		if len(names) > 0 && !contains(names, d.Name) {
+		if len(names) > 0 && !slices.Contains(names, d.Name) {
 			continue
 		}
 		if _, ok := byTable[d.Table]; !ok {
@@ -136,7 +137,7 @@ func (s *Service) Show(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.By != "" && !contains(d.Dimensions, q.By) {
+	if q.By != "" && !slices.Contains(d.Dimensions, q.By) {
 		dims := "none are configured"
 		if len(d.Dimensions) > 0 {
 			dims = "expected one of: " + strings.Join(d.Dimensions, ", ")
@@ -240,7 +241,7 @@ WHERE dimension = %s AND day BETWEEN DATE %s AND DATE %s ORDER BY day, key, n`, 
 		for day := range days {
 			res.Gaps.Days = append(res.Gaps.Days, day)
 		}
-		res.Gaps.Days = sortedDays(res.Gaps.Days)
+		slices.Sort(res.Gaps.Days)
 	}
 	return res, nil
 }

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -298,16 +297,4 @@ func (d *Def) affectedSQL(cur, delta, old string) string {
 		return q
 	}
 	return deltaDays
-}
-
-// sortedDays sorts and deduplicates days.
-func sortedDays(days []string) []string {
-	sort.Strings(days)
-	out := days[:0]
-	for i, d := range days {
-		if i == 0 || d != days[i-1] {
-			out = append(out, d)
-		}
-	}
-	return out
 }

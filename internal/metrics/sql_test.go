@@ -78,43 +78,59 @@ func TestComputeSQL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.Query(q)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, q)
-			}
-			defer rows.Close()
 			var got []string
-			for rows.Next() {
-				var day time.Time
-				var key string
-				var n sql.NullInt64
-				var event sql.NullString
-				var size, retained sql.NullInt64
-				var v sql.NullFloat64
-				if err := rows.Scan(&day, &key, &n, &event, &size, &retained, &v); err != nil {
-					t.Fatal(err)
-				}
-				val := "null"
-				if v.Valid {
-					val = num(&v.Float64)
-				}
+			for _, r := range computed(t, db, q) {
 				switch tc.d.Kind {
 				case KindRetention:
-					got = append(got, fmt.Sprintf("%s+%d=%d/%d/%s", day.Format("01-02"), n.Int64, size.Int64, retained.Int64, val))
+					got = append(got, fmt.Sprintf("%s+%d=%d/%d/%s", r.day, r.n, r.size, r.retained, r.value))
 				case KindFunnel:
-					got = append(got, fmt.Sprintf("%s#%d=%s", day.Format("01-02"), n.Int64, val))
+					got = append(got, fmt.Sprintf("%s#%d=%s", r.day, r.n, r.value))
 				default:
-					got = append(got, day.Format("01-02")+"="+val)
+					got = append(got, r.day+"="+r.value)
 				}
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
 			}
 			if strings.Join(got, " ") != tc.want {
 				t.Errorf("got  %s\nwant %s", strings.Join(got, " "), tc.want)
 			}
 		})
 	}
+}
+
+// computedRow is a row of a computation (outputColumns) as the tests compare it: the day as MM-DD, the
+// value as num prints it or "null".
+type computedRow struct {
+	day, key, value   string
+	n, size, retained int64
+}
+
+// computed runs a computation's query and returns its rows.
+func computed(t *testing.T, db *sql.DB, q string) []computedRow {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q)
+	}
+	defer rows.Close()
+	var out []computedRow
+	for rows.Next() {
+		var day time.Time
+		var r computedRow
+		var n, size, retained sql.NullInt64
+		var event sql.NullString
+		var v sql.NullFloat64
+		if err := rows.Scan(&day, &r.key, &n, &event, &size, &retained, &v); err != nil {
+			t.Fatal(err)
+		}
+		r.day, r.n, r.size, r.retained, r.value = day.Format("01-02"), n.Int64, size.Int64, retained.Int64, "null"
+		if v.Valid {
+			r.value = num(&v.Float64)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func num(f *float64) string {
@@ -161,31 +177,13 @@ func TestComputeSQLBreakdown(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.Query(q)
-			if err != nil {
-				t.Fatalf("%v\n%s", err, q)
-			}
-			defer rows.Close()
 			var got []string
-			for rows.Next() {
-				var day time.Time
-				var key string
-				var n sql.NullInt64
-				var event sql.NullString
-				var size, retained sql.NullInt64
-				var v sql.NullFloat64
-				if err := rows.Scan(&day, &key, &n, &event, &size, &retained, &v); err != nil {
-					t.Fatal(err)
-				}
-				s := day.Format("01-02") + " " + key
+			for _, r := range computed(t, db, q) {
+				row := r.day + " " + r.key
 				if tc.kind == KindRetention {
-					s += fmt.Sprintf(" %d", n.Int64)
+					row += fmt.Sprintf(" %d", r.n)
 				}
-				val := "null"
-				if v.Valid {
-					val = num(&v.Float64)
-				}
-				got = append(got, s+" "+val)
+				got = append(got, row+" "+r.value)
 			}
 			if strings.Join(got, ", ") != tc.want {
 				t.Errorf("got  %s\nwant %s", strings.Join(got, ", "), tc.want)
