@@ -43,13 +43,18 @@ func produceTo(t *testing.T, e *env, topic string, recs []*kgo.Record) {
 
 // killRepeatedly starts `stage` with args and kills it with SIGKILL at a random moment after it owns
 // partitions, times times.
+//
+// A victim usually owns partitions one session timeout after the previous one died. But on the embedded
+// broker a member killed in the middle of a rebalance can hold the group until the rebalance timeout
+// (franz-go's default, 60s) removes it, so the wait for ownership allows that plus a rejoin.
 func killRepeatedly(t *testing.T, e *env, cfg string, times int, rng *rand.Rand, args ...string) {
 	t.Helper()
+	const ownsWithin = 100 * time.Second
 	for i := 0; i < times; i++ {
 		p := e.startStage(cfg, args...)
-		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(readFile(p.log), "partitions assigned"); time.Sleep(250 * time.Millisecond) {
+		for deadline := time.Now().Add(ownsWithin); !strings.Contains(readFile(p.log), "partitions assigned"); time.Sleep(250 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("victim %d owns no partitions after 60s; the stage logs:\n%s", i+1, e.stageLogTails())
+				t.Fatalf("victim %d owns no partitions after %v; the stage logs:\n%s", i+1, ownsWithin, e.stageLogTails())
 			}
 		}
 		time.Sleep(time.Duration(200+rng.IntN(1500)) * time.Millisecond)
