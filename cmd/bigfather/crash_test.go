@@ -60,7 +60,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := e.startStage(cfg, victimArgs...)
-			waitFor(t, 60*time.Second, "the last process to own partitions", func() bool {
+			waitFor(t, ownsWithin, "the last process to own partitions", func() bool {
 				return strings.Contains(readFile(last.log), "partitions assigned")
 			})
 			main, rejected := "staging.crash_events", "staging.crash_events_rejected"

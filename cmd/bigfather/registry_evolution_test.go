@@ -150,7 +150,7 @@ pipelines:
 	// Phase 2: v2 is registered while a stage that has staged every v1 record runs, so that stage meets v2's
 	// id in its stream and evolves the table itself; it is killed soon after, and more after it.
 	p := e.startStage(cfg, victim...)
-	waitFor(t, 60*time.Second, "the stage to own the partitions", func() bool { return strings.Contains(readFile(p.log), "partitions assigned") })
+	waitFor(t, ownsWithin, "the stage to own the partitions", func() bool { return strings.Contains(readFile(p.log), "partitions assigned") })
 	waitFor(t, 60*time.Second, "the v1 records committed", func() bool { return e.caughtUp(topic, table) })
 	id2 := evoRegister(t, base, subject, evoV2)
 	if id2 == id1 {
