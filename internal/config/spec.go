@@ -331,6 +331,9 @@ func (d *decoder) metricFile(c *Config, key, file string) {
 		d.errs = append(d.errs, &Error{File: file, Line: 1, Msg: "expected one YAML list of metrics (the entries of a config's metrics key)"})
 		return
 	}
+	if c.files == nil {
+		c.files = map[string]string{}
+	}
 	fd := &decoder{file: file, lines: d.lines, secrets: d.secrets}
 	fd.expand(docs[0], "", os.LookupEnv)
 	for _, item := range deref(docs[0].Content[0]).Content {
@@ -339,9 +342,6 @@ func (d *decoder) metricFile(c *Config, key, file string) {
 		m, _ := mapping(metricKeys)(fd, item, path)
 		m.BaseDir = filepath.Dir(file)
 		c.Metrics = append(c.Metrics, m)
-		if c.files == nil {
-			c.files = map[string]string{}
-		}
 		c.files[path] = file
 	}
 	d.errs, d.secrets = append(d.errs, fd.errs...), fd.secrets

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/bigfather/bigfather/internal/config"
+	"github.com/bigfather/bigfather/internal/demo"
 	"github.com/bigfather/bigfather/internal/lake"
 )
 
@@ -90,58 +91,53 @@ func BenchmarkRefresh(b *testing.B) {
 	// and mau windows and retention's day N do not reach past the data.
 	oneDay := 20
 	b.Run("OneDay", func(b *testing.B) {
-		var last []Outcome
-		var lateDays []int
-		f.materialize(b)
-		resetPeakRSS(b)
-		for b.Loop() {
-			b.StopTimer()
+		f.refreshLate(b, func() (int, dayShare, []string) {
 			day := oneDay
 			oneDay++
-			f.append(b, spreadOver(benchLateRows, day, 1))
-			lateDays = append(lateDays, day)
-			b.StartTimer()
-			outs, err := f.svc.Refresh(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			checkIncremental(b, outs, []string{f.day(day)})
-			last = outs
-			b.StartTimer()
-		}
-		f.report(b, last, lateDays)
+			return day, spreadOver(benchLateRows, day, 1), []string{f.day(day)}
+		})
 	})
 
 	// Rows spread over 30 past days (100 a day).
 	thirty := 10
 	b.Run("ThirtyDays", func(b *testing.B) {
-		var last []Outcome
-		var lateDays []int
-		f.materialize(b)
-		resetPeakRSS(b)
-		for b.Loop() {
-			b.StopTimer()
+		f.refreshLate(b, func() (int, dayShare, []string) {
 			from := thirty
 			thirty++
-			f.append(b, spreadOver(benchSpreadRows, from, 30))
 			want := make([]string, 30)
 			for i := range want {
 				want[i] = f.day(from + i)
 			}
-			lateDays = append(lateDays, from)
-			b.StartTimer()
-			outs, err := f.svc.Refresh(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			checkIncremental(b, outs, want)
-			last = outs
-			b.StartTimer()
-		}
-		f.report(b, last, lateDays)
+			return from, spreadOver(benchSpreadRows, from, 30), want
+		})
 	})
+}
+
+// refreshLate times incremental refreshes: each iteration appends the rows next gives (not timed), refreshes,
+// and checks that the per-day metrics recomputed exactly next's days. next also returns the first late day,
+// which the report lists.
+func (f *refreshFixture) refreshLate(b *testing.B, next func() (first int, rows dayShare, days []string)) {
+	b.Helper()
+	var last []Outcome
+	var lateDays []int
+	f.materialize(b)
+	resetPeakRSS(b)
+	for b.Loop() {
+		b.StopTimer()
+		first, rows, days := next()
+		f.append(b, rows)
+		lateDays = append(lateDays, first)
+		b.StartTimer()
+		outs, err := f.svc.Refresh(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		checkIncremental(b, outs, days)
+		last = outs
+		b.StartTimer()
+	}
+	f.report(b, last, lateDays)
 }
 
 // checkFull fails unless every metric of the game pack was recomputed whole.
@@ -206,7 +202,7 @@ func newRefreshFixture(b *testing.B) *refreshFixture {
 		b.Fatalf("config.Default stages %s, want %s", staged.Name, benchTable)
 	}
 	rates := filepath.Join(dir, "rates.csv")
-	if err := os.WriteFile(rates, []byte("currency,rate\nUSD,1\nEUR,1.08\nKRW,0.00072\nJPY,0.0064\n"), 0o644); err != nil {
+	if err := demo.WriteRates(rates); err != nil {
 		b.Fatal(err)
 	}
 	// The rows are written here rather than staged from Kafka: the pipeline needs no log definitions or routes.

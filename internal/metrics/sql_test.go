@@ -24,17 +24,27 @@ const world = `CREATE TABLE events AS SELECT * FROM (VALUES
  (NULL, TIMESTAMPTZ '2026-01-08 04:00:00+00', 'login',    NULL)
 ) AS t(player_id, event_time, event_type, amount)`
 
-func TestComputeSQL(t *testing.T) {
+// worldDB is an in-memory DuckDB holding world as table events, closed when t ends.
+func worldDB(t *testing.T) *sql.DB {
+	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.Exec(world); err != nil {
 		t.Fatal(err)
 	}
-	seoul := Def{PlayerField: "player_id", TimeField: "event_time", EventTypeField: "event_type", PurchaseEvent: "purchase",
-		AmountField: "amount", TimeZone: "Asia/Seoul", WindowDays: 1, RetentionDays: []int{1, 7, 30}, RetentionMode: "classic"}
+	return db
+}
+
+// seoulDef is a metric over world's columns with days in Asia/Seoul; tests set its kind.
+var seoulDef = Def{PlayerField: "player_id", TimeField: "event_time", EventTypeField: "event_type", PurchaseEvent: "purchase",
+	AmountField: "amount", TimeZone: "Asia/Seoul", WindowDays: 1, RetentionDays: []int{1, 7, 30}, RetentionMode: "classic"}
+
+func TestComputeSQL(t *testing.T) {
+	db := worldDB(t)
+	seoul := seoulDef
 	utc := seoul
 	utc.TimeZone = "UTC"
 	with := func(d Def, kind string, window int) Def {
@@ -139,16 +149,9 @@ func num(f *float64) string {
 
 // TestComputeSQLBreakdown computes the total and a breakdown in one query: keys are DIMENSION=VALUE.
 func TestComputeSQLBreakdown(t *testing.T) {
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(world); err != nil {
-		t.Fatal(err)
-	}
-	seoul := Def{PlayerField: "player_id", TimeField: "event_time", EventTypeField: "event_type", PurchaseEvent: "purchase",
-		AmountField: "amount", TimeZone: "Asia/Seoul", WindowDays: 1, RetentionDays: []int{1, 7}, RetentionMode: "classic"}
+	db := worldDB(t)
+	seoul := seoulDef
+	seoul.RetentionDays = []int{1, 7}
 	cases := []struct {
 		kind string
 		want string
